@@ -1,0 +1,36 @@
+"""Pytest hooks for the whole repository: a wall-time table for executed notebooks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+_NOTEBOOK_SECONDS: dict[str, float] = defaultdict(float)
+_NOTEBOOK_FAILED: set[str] = set()
+
+
+def pytest_runtest_logreport(report):
+    """Add up the time of every cell of every notebook nbval executes."""
+    path = report.nodeid.split("::")[0]
+    if path.endswith(".ipynb"):
+        _NOTEBOOK_SECONDS[path] += report.duration
+        if report.failed:
+            _NOTEBOOK_FAILED.add(path)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the notebooks' wall times and write them to build/notebook_times.md."""
+    if not _NOTEBOOK_SECONDS:
+        return
+    rows = ["| notebook | wall time | result |", "|---|---:|---|"]
+    for path, seconds in sorted(_NOTEBOOK_SECONDS.items()):
+        result = "FAILED" if path in _NOTEBOOK_FAILED else "passed"
+        rows.append(f"| {Path(path).name} | {seconds / 60:.1f} min ({seconds:.0f} s) | {result} |")
+    total = sum(_NOTEBOOK_SECONDS.values())
+    rows.append(f"| total | {total / 60:.1f} min | |")
+    terminalreporter.write_sep("=", "notebook wall times")
+    for row in rows:
+        terminalreporter.write_line(row)
+    out = Path("build") / "notebook_times.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(rows) + "\n")

@@ -1,0 +1,23 @@
+"""Exceptions the course raises for people: one clear message, no deep library traceback."""
+
+from __future__ import annotations
+
+
+class CourseError(RuntimeError):
+    """Base class for errors whose message tells the reader what to do next."""
+
+
+class ProfileError(CourseError, ValueError):
+    """An unknown or inconsistent profile was asked for."""
+
+
+class DataUnavailableError(CourseError):
+    """A dataset could be found neither locally nor on the hub."""
+
+
+class DataFileError(CourseError, ValueError):
+    """A local data file exists but is malformed (columns, labels, emptiness)."""
+
+
+class CheckpointUnavailableError(CourseError):
+    """A pretrained checkpoint could be found neither in the hub cache nor on the hub."""

@@ -1,0 +1,108 @@
+"""Build and check the course notebooks from their paired percent-format scripts.
+
+    python scripts/notebooks.py build [NN]   execute notebooks/NN_*.py and write NN_*.ipynb
+    python scripts/notebooks.py check        pairs in sync, outputs stripped except kept cells
+
+A cell whose metadata has ``keep_output: true`` keeps its outputs in the committed notebook:
+those are the outputs nbval compares (the cell also carries ``# NBVAL_CHECK_OUTPUT``).
+Every other output is stripped, as nbstripout does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+KEEP = "keep_output"
+
+
+def sources(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """The (cell type, source) pairs that must agree between a notebook and its script."""
+    return [(cell.cell_type, cell.source.strip()) for cell in nb.cells]
+
+
+def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Remove outputs and execution counts except in cells marked ``keep_output``."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if not cell.metadata.get(KEEP):
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+    nb.metadata.pop("widgets", None)
+    return nb
+
+
+def build(script: Path) -> float:
+    """Execute the notebook paired with ``script`` and write it stripped; return seconds."""
+    nb = jupytext.read(script)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    start = time.perf_counter()
+    client = NotebookClient(
+        nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
+    client.execute()
+    elapsed = time.perf_counter() - start
+    target = script.with_suffix(".ipynb")
+    nbformat.write(strip(nb), target)
+    jupytext.write(jupytext.read(target), script, fmt="py:percent")
+    return elapsed
+
+
+def check() -> list[str]:
+    """Every problem with the committed notebooks, as messages."""
+    problems = []
+    scripts = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.py")}
+    notebooks = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
+    for stem in sorted(scripts ^ notebooks):
+        problems.append(f"notebooks/{stem}: the .py and .ipynb must both exist (jupytext pair)")
+    for stem in sorted(scripts & notebooks):
+        nb = nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4)
+        paired = jupytext.read(NOTEBOOKS / f"{stem}.py")
+        if sources(nb) != sources(paired):
+            problems.append(
+                f"notebooks/{stem}: .ipynb and .py differ; run `make notebooks NB={stem[:2]}`"
+            )
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "code" and cell.outputs and not cell.metadata.get(KEEP):
+                problems.append(
+                    f"notebooks/{stem}.ipynb cell {index}: outputs committed in a cell nbval "
+                    f"does not compare (strip them, or mark the cell keep_output)"
+                )
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    """Command-line entry point."""
+    if not argv or argv[0] not in {"build", "check"}:
+        print(__doc__)
+        return 2
+    if argv[0] == "check":
+        problems = check()
+        for problem in problems:
+            print(problem)
+        print("notebooks: ok" if not problems else f"notebooks: {len(problems)} problem(s)")
+        return 1 if problems else 0
+    prefix = argv[1] if len(argv) > 1 else ""
+    os.environ.setdefault("NLPCOURSE_PROFILE", "quick")
+    for script in sorted(NOTEBOOKS.glob(f"{prefix}*.py")):
+        if script.name[:2].isdigit():
+            print(f"{script.name}: {build(script):.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,57 @@
+"""The committed notebooks: paired with their scripts, outputs stripped, shape of a lesson."""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import notebooks as nbtool  # noqa: E402
+
+
+def test_every_notebook_is_numbered_and_paired():
+    assert NOTEBOOKS, "no notebooks found"
+    for path in NOTEBOOKS:
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name)
+    assert nbtool.check() == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_ends_with_checked_exercises_and_solutions(path):
+    cells = json.loads(path.read_text())["cells"]
+    code = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+    assert any("seed_everything(" in source for source in code), "seed the notebook"
+    checks = [source for source in code if re.search(r"\bcheck_\w+\(", source)]
+    assert len(checks) >= 2, "each notebook ends with exercises checked by check_… helpers"
+    hidden = [
+        cell
+        for cell in cells
+        if cell["metadata"].get("jupyter", {}).get("source_hidden")
+        and "solution" in cell["metadata"].get("tags", [])
+    ]
+    assert len(hidden) >= 2, "each exercise has a collapsed solution cell"
+    for cell in hidden:
+        assert re.search(r"assert check_\w+\(", "".join(cell["source"])), (
+            "a solution proves itself against its check"
+        )
+
+
+def test_check_spots_unpaired_and_unstripped(tmp_path, monkeypatch):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(1)")
+    cell.outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "01_x.ipynb")
+    monkeypatch.setattr(nbtool, "NOTEBOOKS", tmp_path)
+    problems = nbtool.check()
+    assert any("must both exist" in p for p in problems)
+    (tmp_path / "01_x.py").write_text("# %%\nprint(1)\n")
+    problems = nbtool.check()
+    assert len(problems) == 1 and "outputs committed" in problems[0]
