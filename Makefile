@@ -2,6 +2,7 @@
 # make test  - create .venv if needed, then lint + unit tests + every notebook under nbval
 # make nb NB=04   - execute one notebook under nbval
 # make notebooks  - rebuild the .ipynb files from their paired .py sources (re-executes them)
+# make bench      - run benchmarks/bench_finetune.py (fine-tuning throughput ratios)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
@@ -12,7 +13,7 @@ NB ?=
 NBVAL_ARGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: lab test lint unit nbval nb notebooks venv clean
+.PHONY: lab test lint unit nbval nb notebooks bench venv clean
 
 venv: $(VENV)/.installed
 
@@ -47,6 +48,9 @@ nb: venv
 
 notebooks: venv
 	$(BIN)/python scripts/notebooks.py build $(NB)
+
+bench: venv
+	$(BIN)/python benchmarks/bench_finetune.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -224,7 +224,14 @@ def fit(
         n_batches = len(batches)
         if n_batches == 0:
             raise ValueError("The training loader yielded no batches: is the dataset empty?")
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
+        # refresh=False below and a 0.5 s interval keep a notebook's message stream small
+        bar = tqdm(
+            batches,
+            desc=f"epoch {epoch + 1}/{epochs}",
+            disable=not progress,
+            leave=False,
+            mininterval=0.5,
+        )
         optimizer.zero_grad(set_to_none=True)
         for step, batch in enumerate(bar):
             window_start = step - step % accumulation_steps
@@ -249,7 +256,7 @@ def fit(
             classification = is_classification(logits, labels)
             if classification:
                 correct += (predicted_labels(logits.detach()) == labels.reshape(-1)).sum().item()
-            bar.set_postfix(loss=f"{total_loss / seen:.4f}")
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
         elapsed = time.perf_counter() - start
         values = {"loss": total_loss / seen}
         if classification:

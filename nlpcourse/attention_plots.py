@@ -1,0 +1,111 @@
+"""Pictures of attention: a grid of per-head heatmaps, the positional encoding, timings."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+
+def plot_attention_heads(
+    weights: torch.Tensor,
+    tokens: Sequence[str],
+    heads: Sequence[int] | None = None,
+    ncols: int = 4,
+    title: str | None = None,
+    cell_size: float = 2.6,
+):
+    """Heatmaps of attention weights (heads, L, L), one panel per head, tokens on both axes.
+
+    Rows are the queries (the token that looks), columns the keys (the token looked at); each
+    row of a panel sums to 1.
+    """
+    import matplotlib.pyplot as plt
+
+    weights = torch.as_tensor(weights).detach().float().cpu()
+    if weights.ndim == 4 and weights.shape[0] == 1:
+        weights = weights[0]  # drop a batch of one
+    if weights.ndim != 3 or weights.shape[1] != weights.shape[2]:
+        raise ValueError(
+            f"weights must be (heads, L, L) self-attention (or (1, heads, L, L)); "
+            f"got {tuple(weights.shape)}."
+        )
+    if len(tokens) != weights.shape[-1]:
+        raise ValueError(f"{len(tokens)} tokens for attention over {weights.shape[-1]} positions.")
+    heads = list(range(weights.shape[0])) if heads is None else list(heads)
+    if not heads or any(not 0 <= h < weights.shape[0] for h in heads):
+        raise ValueError(f"heads must be indices below {weights.shape[0]}, got {heads}.")
+    if ncols < 1:
+        raise ValueError(f"ncols must be positive, got {ncols}.")
+    ncols = min(ncols, len(heads))
+    nrows = math.ceil(len(heads) / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(cell_size * ncols, cell_size * nrows), squeeze=False
+    )
+    positions = range(len(tokens))
+    image = None
+    for ax, head in zip(axes.flat, heads, strict=False):
+        image = ax.imshow(weights[head].numpy(), cmap="viridis", vmin=0.0, vmax=1.0)
+        ax.set_title(f"head {head}", fontsize=9)
+        ax.set_xticks(positions, tokens, rotation=90, fontsize=7)
+        ax.set_yticks(positions, tokens, fontsize=7)
+    for ax in list(axes.flat)[len(heads) :]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    if image is not None:
+        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="attention weight")
+    return fig
+
+
+def plot_positional_encoding(table: torch.Tensor, dims: Sequence[int] | None = None):
+    """The (positions, d_model) encoding as a heatmap, and a few of its columns as curves.
+
+    ``dims`` defaults to four even (sine) dimensions spread from fast to slow wavelengths.
+    """
+    import matplotlib.pyplot as plt
+
+    table = torch.as_tensor(table).detach().float().cpu()
+    if table.ndim != 2:
+        raise ValueError(f"table must be (positions, d_model), got {tuple(table.shape)}.")
+    width = table.shape[1]
+    if dims is None:
+        dims = sorted({2 * round(width * f / 2) for f in (0, 1 / 6, 1 / 3, 2 / 3)} - {width})
+    dims = [d for d in dims if 0 <= d < width]
+    if not dims:
+        raise ValueError(f"no dimension to draw below d_model={width}.")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.4))
+    image = left.imshow(table.T.numpy(), aspect="auto", cmap="RdBu", vmin=-1, vmax=1)
+    left.set(xlabel="position", ylabel="dimension", title="sinusoidal positional encoding")
+    fig.colorbar(image, ax=left)
+    for d in dims:
+        right.plot(table[:, d].numpy(), label=f"dim {d}")
+    right.set(xlabel="position", ylabel="value", title="a few dimensions")
+    right.legend(fontsize=7, ncols=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_attention_timings(
+    lengths: Sequence[int], times: dict[str, Sequence[float]], unit: str = "ms"
+):
+    """Time per call against sequence length, one line per implementation (log-log axes)."""
+    import matplotlib.pyplot as plt
+
+    if not times:
+        raise ValueError("times needs at least one implementation: {name: [time per length]}.")
+    for name, values in times.items():
+        if len(values) != len(lengths):
+            raise ValueError(f"{name!r} has {len(values)} times for {len(lengths)} lengths.")
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for name, values in times.items():
+        ax.plot(lengths, values, "o-", label=name)
+    ax.set(xscale="log", yscale="log", xlabel="sequence length", ylabel=f"time per call ({unit})")
+    ax.set_xticks(list(lengths), [str(n) for n in lengths])
+    ax.minorticks_off()
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig

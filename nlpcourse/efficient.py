@@ -1,0 +1,137 @@
+"""Parameter counting (by component, and by formula for BERT and ALBERT) and forward timing."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+# Where each BERT/ALBERT parameter belongs, first match wins (names as in transformers 5).
+COMPONENTS: tuple[tuple[str, str], ...] = (
+    ("word_embeddings", "token embeddings"),
+    ("embeddings.", "position/type embeddings + LayerNorm"),
+    ("embedding_hidden_mapping_in", "embedding projection E→H"),
+    ("encoder.", "transformer layers"),
+    ("pooler", "pooler"),
+    ("classifier", "classifier head"),
+)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of distinct parameters (a shared tensor counts once)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def component_of(name: str) -> str:
+    """The component (see ``COMPONENTS``) a parameter name belongs to, else ``"other"``."""
+    for pattern, component in COMPONENTS:
+        if pattern in name:
+            return component
+    return "other"
+
+
+def parameters_by_component(model: nn.Module) -> dict[str, int]:
+    """Parameter counts of a BERT-family model grouped by component, in model order."""
+    counts: dict[str, int] = {}
+    for name, parameter in model.named_parameters():  # shared tensors are listed once
+        component = component_of(name)
+        counts[component] = counts.get(component, 0) + parameter.numel()
+    return counts
+
+
+def _require(config: Any, *names: str) -> None:
+    missing = [name for name in names if not hasattr(config, name)]
+    if missing:
+        raise ValueError(
+            f"{type(config).__name__} lacks {', '.join(missing)}: "
+            "pass a BertConfig or an AlbertConfig."
+        )
+
+
+def transformer_layer_parameters(hidden: int, intermediate: int) -> int:
+    """One encoder layer: Q, K, V, output (4·(H²+H)), two LayerNorms (4H), FFN (2HI + I + H)."""
+    if hidden < 1 or intermediate < 1:
+        raise ValueError(
+            f"sizes must be positive, got hidden={hidden}, intermediate={intermediate}"
+        )
+    attention = 4 * (hidden * hidden + hidden)
+    feed_forward = hidden * intermediate + intermediate + intermediate * hidden + hidden
+    layer_norms = 2 * 2 * hidden
+    return attention + feed_forward + layer_norms
+
+
+def bert_parameter_count(config: Any, pooler: bool = True) -> int:
+    """Parameters of ``BertModel(config)`` by formula: (V+P+T)·H + 2H + L·layer + pooler."""
+    _require(config, "vocab_size", "hidden_size", "num_hidden_layers", "intermediate_size")
+    h = config.hidden_size
+    embeddings = (
+        config.vocab_size + config.max_position_embeddings + config.type_vocab_size
+    ) * h + 2 * h
+    layers = config.num_hidden_layers * transformer_layer_parameters(h, config.intermediate_size)
+    return embeddings + layers + ((h * h + h) if pooler else 0)
+
+
+def albert_parameter_count(config: Any, pooler: bool = True) -> int:
+    """Parameters of ``AlbertModel(config)``: (V+P+T)·E + 2E + (E·H + H) + G·layer + pooler.
+
+    ALBERT's layers are shared: only ``num_hidden_groups × inner_group_num`` distinct layers
+    exist however deep the model is, so ``num_hidden_layers`` does not appear in the formula.
+    """
+    _require(config, "vocab_size", "embedding_size", "hidden_size", "num_hidden_groups")
+    e, h = config.embedding_size, config.hidden_size
+    embeddings = (
+        config.vocab_size + config.max_position_embeddings + config.type_vocab_size
+    ) * e + 2 * e
+    projection = e * h + h
+    distinct_layers = config.num_hidden_groups * config.inner_group_num
+    layers = distinct_layers * transformer_layer_parameters(h, config.intermediate_size)
+    return embeddings + projection + layers + ((h * h + h) if pooler else 0)
+
+
+@torch.inference_mode()
+def forward_seconds(
+    model: nn.Module, inputs: Mapping[str, torch.Tensor], repeats: int = 3, warmup: int = 1
+) -> float:
+    """Median wall-clock seconds of ``model(**inputs)`` over ``repeats`` runs (eval mode)."""
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}.")
+    model.eval()
+    devices = {value.device for value in inputs.values() if isinstance(value, torch.Tensor)}
+    cuda = any(device.type == "cuda" for device in devices)
+    for _ in range(warmup):
+        model(**inputs)
+    times = []
+    for _ in range(repeats):
+        if cuda:
+            torch.cuda.synchronize()  # GPU kernels run asynchronously: wait before and after
+        start = time.perf_counter()
+        model(**inputs)
+        if cuda:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def compare_forward_seconds(
+    models: Mapping[str, nn.Module],
+    inputs: Mapping[str, torch.Tensor],
+    repeats: int = 3,
+    warmup: int = 1,
+) -> dict[str, float]:
+    """Median forward seconds of each model, timed in turns so that load drifts hit all alike."""
+    if not models:
+        raise ValueError("give at least one model to time.")
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}.")
+    times: dict[str, list[float]] = {name: [] for name in models}
+    if warmup:
+        for model in models.values():
+            forward_seconds(model, inputs, repeats=warmup, warmup=0)  # warm up every model first
+    for _ in range(repeats):
+        for name, model in models.items():
+            times[name].append(forward_seconds(model, inputs, repeats=1, warmup=0))
+    return {name: statistics.median(values) for name, values in times.items()}

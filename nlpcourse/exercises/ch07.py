@@ -1,0 +1,94 @@
+"""Checks for notebook 07 (CLIP: contrastive image-text learning)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from nlpcourse.config import get_profile
+from nlpcourse.exercises import unanswered, verdict
+
+SHAPE_SWAP_CASES = {
+    "a red circle to the left of a blue square": "a red square to the left of a blue circle",
+    "a green triangle to the right of a yellow diamond": (
+        "a green diamond to the right of a yellow triangle"
+    ),
+    "a purple square to the left of a white circle": (
+        "a purple circle to the left of a white square"
+    ),
+}
+
+
+def _batch_size() -> int:
+    return get_profile().clip_train.batch_size
+
+
+def aligned_loss(temperature: float, batch_size: int) -> float:
+    """CLIP loss of perfectly aligned, mutually orthogonal pairs: log(1 + (N-1)·e^(-1/τ))."""
+    return math.log1p((batch_size - 1) * math.exp(-1.0 / temperature))
+
+
+def check_random_loss(answer: float | None) -> bool:
+    """Exercise 1: the loss of a batch whose logits are all equal (embeddings carry no signal)."""
+    if unanswered(answer, "give the loss as a number"):
+        return False
+    n = _batch_size()
+    expected = math.log(n)
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return verdict(False, "", f"answer with a number, not {answer!r}.")
+    return verdict(
+        abs(value - expected) < 1e-3,
+        f"every caption gets probability 1/{n}, so the loss is ln {n} = {expected:.4f}; "
+        "a loss curve starts near there.",
+        f"with all {n} logits of a row equal, what probability does the softmax give the right "
+        "caption, and what is minus its log?",
+    )
+
+
+def check_temperature(answer: float | None, target_loss: float = 0.1) -> bool:
+    """Exercise 2: the temperature at which perfectly aligned pairs reach ``target_loss``."""
+    if unanswered(answer, "give the temperature as a number"):
+        return False
+    n = _batch_size()
+    try:
+        tau = float(answer)
+    except (TypeError, ValueError):
+        return verdict(False, "", f"answer with a number, not {answer!r}.")
+    if not tau > 0:
+        return verdict(False, "", "a temperature is a positive number.")
+    loss = aligned_loss(tau, n)
+    expected = 1.0 / math.log((n - 1) / math.expm1(target_loss))
+    return verdict(
+        abs(loss - target_loss) < 1e-3,
+        f"τ = {expected:.4f}: even perfect embeddings need a temperature below about "
+        f"{expected:.2f} to push the loss under {target_loss} (at τ = 1 it stays at "
+        f"{aligned_loss(1.0, n):.2f}).",
+        f"at τ = {tau:g} the loss is {loss:.4f}, not {target_loss}: solve "
+        f"log(1 + {n - 1}·exp(-1/τ)) = {target_loss} for τ.",
+    )
+
+
+def check_shape_swap(swap: Callable[[str], str] | None) -> bool:
+    """Exercise 3: a function building the shape-swapped hard negative of a pair caption."""
+    if unanswered(swap, "define a function caption -> caption with the two shapes exchanged"):
+        return False
+    for caption, expected in SHAPE_SWAP_CASES.items():
+        try:
+            got = swap(caption)
+        except Exception as error:  # a student's bug is a verdict, not a crash
+            return verdict(False, "", f"swap({caption!r}) raised {type(error).__name__}: {error}")
+        if got != expected:
+            return verdict(
+                False,
+                "",
+                f"swap({caption!r}) gave {got!r}; expected {expected!r} (exchange the two "
+                "shape words, keep everything else).",
+            )
+    return verdict(
+        True,
+        "the same bag of words with each shape bound to the other colour: a hard negative that "
+        "only a model reading word order can reject.",
+        "",
+    )

@@ -1,0 +1,64 @@
+"""Seeded, stratified train/held-out splits of a labelled ``datasets.Dataset``."""
+
+from __future__ import annotations
+
+from datasets import Dataset, DatasetDict
+
+
+def _labels(dataset: Dataset, label_column: str) -> list[int]:
+    if label_column not in dataset.column_names:
+        raise ValueError(f"The dataset has no {label_column!r} column: {dataset.column_names}.")
+    return list(dataset[label_column])
+
+
+def stratified_split(
+    dataset: Dataset, test_size: float, seed: int, label_column: str = "label"
+) -> DatasetDict:
+    """Split into ``train`` and ``test`` with the same class shares in both, reproducibly.
+
+    The same call as ``sklearn.model_selection.train_test_split(..., test_size=test_size,
+    stratify=labels, random_state=seed)`` made on the row indices.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if len(dataset) == 0:
+        raise ValueError("Cannot split an empty dataset.")
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must be a fraction between 0 and 1, got {test_size}.")
+    labels = _labels(dataset, label_column)
+    n_classes = len(set(labels))
+    n_test = round(len(dataset) * test_size)
+    if min(n_test, len(dataset) - n_test) < n_classes:
+        raise ValueError(
+            f"{len(dataset)} rows with test_size={test_size} leave fewer rows on one side than "
+            f"the {n_classes} classes: use more rows or a test_size nearer 0.5."
+        )
+    train_idx, test_idx = train_test_split(
+        list(range(len(dataset))), test_size=test_size, stratify=labels, random_state=seed
+    )
+    return DatasetDict({"train": dataset.select(train_idx), "test": dataset.select(test_idx)})
+
+
+def stratified_subset(
+    dataset: Dataset, size: int | None, seed: int, label_column: str = "label"
+) -> Dataset:
+    """``size`` rows with the dataset's class shares (all rows, shuffled, when size is None)."""
+    if size is None or size >= len(dataset):
+        return dataset.shuffle(seed=seed)
+    if size < 1:
+        raise ValueError(f"size must be at least 1 (or None for all rows), got {size}.")
+    return stratified_split(dataset, test_size=size / len(dataset), seed=seed)["test"]
+
+
+def ag_news_splits(use_official_train: bool, test_size: float, seed: int) -> DatasetDict:
+    """AG News as ``train`` and ``test``: the official splits, or the test split cut in two.
+
+    ``use_official_train`` (the ``full`` profile) trains on the 120,000-row train split and
+    reports on the 7,600-row test split; otherwise (``quick``, offline) the test split is
+    divided by :func:`stratified_split` with ``test_size``.
+    """
+    from nlpcourse.data import load_ag_news
+
+    if use_official_train:
+        return load_ag_news(["train", "test"])
+    return stratified_split(load_ag_news(["test"])["test"], test_size, seed)

@@ -1,0 +1,590 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Hugging Face Transformers up close: tokenizers, the forward pass, saving and loading
+#
+# Section 2.2 of the article introduces the `transformers` library with five lines: load
+# `BertTokenizer` and `BertForSequenceClassification` from `bert-base-uncased`, tokenise
+# `"Hello world!"`, pass the result with a label through the model, and read `outputs.loss`.
+# Those five lines hide most of what there is to know about using a pretrained model. This
+# notebook opens each of them:
+#
+# 1. **The tokenizer** — how WordPiece cuts text into pieces, what `input_ids`,
+#    `attention_mask` and `token_type_ids` are, special tokens, padding and truncation,
+#    batches, offsets back to the characters, unknown tokens, and what happens to Chinese text.
+# 2. **The forward pass** — what `outputs.loss` and `outputs.logits` are (we recompute the
+#    loss by hand), the `Auto…` classes, transformers 5's *load report*, and where the
+#    parameters live.
+# 3. **Keeping a model** — a short fine-tune, `save_pretrained` → `from_pretrained` with
+#    identical logits, and `pipeline("text-classification")`.
+#
+# The checkpoint comes from the profile: in `quick` it is
+# `sentence-transformers/all-MiniLM-L6-v2`, a real pretrained 6-layer BERT that uses the very
+# same WordPiece vocabulary as `bert-base-uncased` (so every token id below is the one
+# `bert-base-uncased` would give); in `full` it is `bert-base-uncased` itself.
+
+# %%
+import pandas as pd
+import torch
+import torch.nn.functional as F
+import transformers
+from transformers import BertForSequenceClassification, BertTokenizer
+
+from nlpcourse.config import get_device, get_profile, seed_everything
+from nlpcourse.hub import require_checkpoint
+from nlpcourse.paths import run_dir
+
+profile = get_profile()
+seed_everything(profile.seed)
+device = get_device()
+print(f"transformers {transformers.__version__}, torch {torch.__version__}, device {device}")
+print(f"profile {profile.name!r}: BERT role played by {profile.bert}")
+require_checkpoint(profile.bert)  # if it is missing: one clear message saying what to set
+
+# %% [markdown]
+# ## 1 · The tokenizer
+#
+# The article's first line still works:
+
+# %%
+tokenizer = BertTokenizer.from_pretrained(profile.bert)
+print(type(tokenizer).__name__, "fast:", tokenizer.is_fast, "vocabulary:", len(tokenizer))
+
+# %% [markdown]
+# **What changed in transformers 5.** There used to be two classes: `BertTokenizer`, written
+# in Python, and `BertTokenizerFast`, backed by the Rust `tokenizers` library. Since
+# transformers 5 there is one: `BertTokenizer` *is* the fast tokenizer (`BertTokenizerFast` is
+# kept as an alias), so features that were fast-only — offsets, `word_ids()` — now work with
+# the article's class.
+
+# %%
+from transformers import BertTokenizerFast
+
+assert BertTokenizerFast is BertTokenizer and tokenizer.is_fast
+print([cls.__name__ for cls in type(tokenizer).__mro__[:3]])
+
+# %% [markdown]
+# ### The article's sentence
+#
+# Calling the tokenizer returns a dictionary-like `BatchEncoding` with three lists of the same
+# length. The ids are what the model sees; the token strings are only for us.
+
+# %% keep_output=true
+# NBVAL_CHECK_OUTPUT
+encoding = tokenizer("Hello world!")
+print(encoding["input_ids"])
+print(encoding.tokens())
+print(encoding["attention_mask"])
+print(encoding["token_type_ids"])
+
+# %% [markdown]
+# * `input_ids` — one integer per token, its row in the model's embedding table. The
+#   tokenizer lower-cased the text (this is an *uncased* vocabulary) and added two special
+#   tokens: `[CLS]` in front (BERT's classification head reads the vector at this position)
+#   and `[SEP]` at the end of each segment.
+# * `attention_mask` — 1 for a real token, 0 for padding (there is none yet).
+# * `token_type_ids` — which segment a token belongs to (0 for the first sentence, 1 for the
+#   second); used for sentence pairs, below.
+#
+# ### Special tokens and their ids
+
+# %% keep_output=true
+# NBVAL_CHECK_OUTPUT
+for name in ("cls_token", "sep_token", "pad_token", "unk_token", "mask_token"):
+    token = getattr(tokenizer, name)
+    print(f"{name:<10} {token:<7} id {tokenizer.convert_tokens_to_ids(token)}")
+print("longest input:", tokenizer.model_max_length, "tokens")
+
+# %% [markdown]
+# ### WordPiece: `##` marks the inside of a word
+#
+# A vocabulary of about 30,000 entries cannot hold every English word, so WordPiece keeps
+# frequent words whole and cuts rare ones into pieces it does know. A piece that continues a
+# word starts with `##`; joining the pieces and dropping the `##` gives the word back.
+
+# %% keep_output=true
+# NBVAL_CHECK_OUTPUT
+for word in ["movie", "tokenizers", "unbelievably", "strawberries", "huggingface"]:
+    print(f"{word:<14} → {tokenizer.tokenize(word)}")
+
+# %% [markdown]
+# Before any cutting, the tokenizer runs two simpler steps: a **normalizer** (lower-casing,
+# stripping accents, cleaning control characters, putting spaces around Chinese characters)
+# and a **pre-tokenizer** (splitting on whitespace and punctuation). Then the **WordPiece
+# model** cuts each word greedily: take the longest prefix that is in the vocabulary, then the
+# longest `##`-piece that continues it, and so on; if some part cannot be matched, the whole
+# word becomes `[UNK]`. The algorithm is short enough to write out and check against the
+# library on real sentences:
+
+# %%
+vocab = tokenizer.get_vocab()  # piece → id
+
+
+def wordpiece(word: str, vocab: dict[str, int], unk: str = "[UNK]") -> list[str]:
+    """Greedy longest-match-first WordPiece for one pre-tokenised word."""
+    pieces, start = [], 0
+    while start < len(word):
+        end = len(word)
+        while end > start:  # shrink the candidate until the vocabulary knows it
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if piece in vocab:
+                break
+            end -= 1
+        else:
+            return [unk]  # no piece fits: the whole word is unknown
+        pieces.append(piece)
+        start = end
+    return pieces
+
+
+backend = tokenizer.backend_tokenizer  # the Rust tokenizer: normalizer → pre-tokenizer → model
+
+
+def tokenize_by_hand(text: str) -> list[str]:
+    """Normalise, split into words, then WordPiece each word."""
+    normalized = backend.normalizer.normalize_str(text)
+    words = [word for word, _span in backend.pre_tokenizer.pre_tokenize_str(normalized)]
+    return [piece for word in words for piece in wordpiece(word, vocab)]
+
+
+from nlpcourse.data import load_sst2
+
+sst2 = load_sst2()
+sentences = sst2["validation"]["text"][:300]
+mismatches = [s for s in sentences if tokenize_by_hand(s) != tokenizer.tokenize(s)]
+print(
+    f"hand-written WordPiece agrees with the library on {len(sentences) - len(mismatches)}"
+    f"/{len(sentences)} SST-2 validation sentences"
+)
+assert not mismatches
+print(backend.normalizer.normalize_str("Naïve CAFÉ"), "|", tokenize_by_hand("Naïve CAFÉ"))
+
+# %% [markdown]
+# ### Unknown tokens
+#
+# Because any English word can be spelled out of single letters (which are all in the
+# vocabulary as `a`…`z` and `##a`…`##z`), `[UNK]` is rare in English text. It appears for
+# characters the vocabulary never saw: most emoji, many symbols and scripts. Accents are
+# stripped by the uncased normalizer rather than becoming `[UNK]`.
+
+# %%
+for text in ["I ❤️ this café", "The 🤗 library", "Temperature: 21℃"]:
+    print(f"{text!r:<22} → {tokenizer.tokenize(text)}")
+
+# %% [markdown]
+# In the last example the whole word `21℃` became one `[UNK]`, digits included: WordPiece
+# gives up on a word as soon as one part of it cannot be matched.
+
+# %% [markdown]
+# ### Chinese text and an English vocabulary
+#
+# The normalizer puts a space around every CJK character, so Chinese is always split into
+# single characters — and then each character is looked up in an English vocabulary that
+# holds only a few hundred of them:
+
+# %% keep_output=true
+# NBVAL_CHECK_OUTPUT
+chinese = "我喜欢自然语言处理。这部电影很好看!"  # "I like NLP. This film is very good!"
+cjk_in_vocab = sum(1 for piece in vocab if len(piece) == 1 and "\u4e00" <= piece <= "\u9fff")
+pieces = tokenizer.tokenize(chinese)
+print(pieces)
+print(
+    f"{cjk_in_vocab} CJK characters in the vocabulary; "
+    f"{pieces.count('[UNK]')} of {len(pieces)} pieces are [UNK]"
+)
+
+# %% [markdown]
+# Most of the sentence is lost: the model would see `[UNK]` for nearly every character. A
+# Chinese checkpoint such as `bert-base-chinese` keeps the same tokenizer *algorithm* (the
+# same character splitting) but ships a vocabulary of 21,128 entries that covers the common
+# Chinese characters, so the sentence becomes one known token per character. We cannot
+# download that checkpoint here, but we can build the same kind of tokenizer from a tiny
+# vocabulary of our own to see the effect. This also shows a transformers 5 trap:
+#
+# * `BertTokenizer(vocab_file="vocab.txt")`, the old way to build a tokenizer from a file,
+#   **silently ignores the file** in transformers 5 and gives a tokenizer that knows only its
+#   five special tokens;
+# * pass the vocabulary itself with `vocab=` (a dict piece → id, or use `from_pretrained`
+#   on a folder holding `vocab.txt`).
+
+# %%
+specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+chinese_vocab = {piece: i for i, piece in enumerate(specials + sorted(set(chinese)))}
+
+vocab_path = run_dir("03_transformers_quickstart") / "toy_chinese_vocab.txt"
+vocab_path.write_text("\n".join(chinese_vocab) + "\n", encoding="utf-8")
+ignored = BertTokenizer(vocab_file=str(vocab_path))
+print("vocab_file=:", len(ignored), "entries →", ignored.tokenize(chinese)[:6], "…")
+
+toy_chinese = BertTokenizer(vocab=chinese_vocab)
+print("vocab=     :", len(toy_chinese), "entries →", toy_chinese.tokenize(chinese))
+assert len(ignored) == len(specials) and "[UNK]" not in toy_chinese.tokenize(chinese)
+
+# %% [markdown]
+# ### Sentence pairs and `token_type_ids`
+#
+# Tasks such as entailment or question answering feed two texts at once. The tokenizer joins
+# them as `[CLS] A [SEP] B [SEP]` and marks every token of the second segment (including its
+# closing `[SEP]`) with type id 1; the model adds a learned "segment A" or "segment B" vector to
+# each position.
+
+# %%
+pair = tokenizer("The plot was thin.", "The actors saved it.")
+print(
+    pd.DataFrame(
+        {"token": pair.tokens(), "id": pair["input_ids"], "type": pair["token_type_ids"]}
+    ).T.to_string(header=False)
+)
+
+# %% [markdown]
+# ### Batches, padding and truncation
+#
+# A batch must be a rectangle. `padding=True` pads every sequence with `[PAD]` (id 0) to the
+# longest one in the batch, and `attention_mask` marks the padding with 0 so that attention
+# ignores it (notebook 04 shows how). `truncation=True, max_length=n` cuts anything longer.
+# `return_tensors="pt"` gives PyTorch tensors instead of lists.
+
+# %%
+texts = [
+    "A gripping, beautifully shot film.",
+    "Dull.",
+    "I wanted to like it, but the second half drags on forever.",
+]
+batch = tokenizer(texts, padding=True, truncation=True, max_length=12, return_tensors="pt")
+print({name: tuple(tensor.shape) for name, tensor in batch.items()})  # all (3, 12)
+for i in range(len(texts)):
+    print(" ".join(batch.tokens(i)))
+print(batch["attention_mask"])
+
+# %% [markdown]
+# The third sentence was cut to 12 tokens, and its last token is still `[SEP]`: truncation
+# removes words, not the special tokens. Other options: `padding="max_length"` pads everything
+# to `max_length` (wasteful; dynamic padding per batch, as above, is the usual choice and what
+# `nlpcourse.hf_data.make_loader` does), and `padding_side="left"` for decoder models that
+# generate text.
+#
+# ### Offsets: from tokens back to characters
+#
+# With `return_offsets_mapping=True` every token comes with the `(start, end)` characters it
+# came from (special tokens get `(0, 0)`), and `word_ids()` says which word each token belongs
+# to. That is how a token-level prediction (a named entity, an answer span) is turned back into
+# a piece of the original text.
+
+# %%
+text = "Tokenizers handle unbelievably rare words."
+enc = tokenizer(text, return_offsets_mapping=True)
+rows = [
+    {
+        "token": token,
+        "word": "-" if word is None else word,
+        "span": (start, end),
+        "text": text[start:end],
+    }
+    for token, word, (start, end) in zip(
+        enc.tokens(), enc.word_ids(), enc["offset_mapping"], strict=True
+    )
+]
+print(pd.DataFrame(rows).to_string(index=False))
+start, end = enc.word_to_chars(2)  # the third word
+print(
+    "word 2 is",
+    repr(text[start:end]),
+    "made of",
+    [t for t, w in zip(enc.tokens(), enc.word_ids(), strict=True) if w == 2],
+)
+
+# %% [markdown]
+# ## 2 · The article's forward pass
+#
+# The article loads `BertForSequenceClassification` with `num_labels=2`. That class is a
+# `BertModel` (embeddings + encoder layers + a pooler) with a new classification head on top:
+# dropout and one `Linear(hidden, num_labels)` applied to the pooled `[CLS]` vector. Naming
+# the labels (`id2label`) costs nothing and makes every later output readable.
+#
+# Watch the **load report** printed below: it replaced the old "Some weights of
+# BertForSequenceClassification were not initialized…" warning in transformers 5.
+
+# %%
+label_names = sst2["train"].features["label"].names  # ['negative', 'positive']
+id2label = dict(enumerate(label_names))
+model, loading_info = BertForSequenceClassification.from_pretrained(
+    profile.bert,
+    num_labels=2,
+    id2label=id2label,
+    label2id={name: i for i, name in id2label.items()},
+    output_loading_info=True,
+)
+print({key: sorted(value) for key, value in loading_info.items() if key != "error_msgs"})
+
+# %% [markdown]
+# The report lists `classifier.weight` and `classifier.bias` as **MISSING**: the checkpoint
+# holds a pretrained BERT body but no sentiment head, so those two tensors were created with
+# random values. This is expected whenever a task head is put on a pretrained body — and it is
+# the reason the model must be fine-tuned before its predictions mean anything. (Keys listed as
+# UNEXPECTED would be the opposite: weights in the file that the class has no place for, such
+# as a pretraining head.) The report is also returned as `loading_info`, so code can check it:
+
+# %%
+assert set(loading_info["missing_keys"]) == {"classifier.weight", "classifier.bias"}
+assert not loading_info["unexpected_keys"] and not loading_info["mismatched_keys"]
+print("in eval mode after loading:", not model.training)  # dropout is off until model.train()
+
+# %% [markdown]
+# Now the article's call. One fix: the article builds the label with
+# `torch.tensor([1]).unsqueeze(0)`, shape `(1, 1)`. For single-label classification the labels
+# are one class id per example, shape `(batch,)`; the model flattens the labels, so both run,
+# but `(batch,)` is the shape every loss function expects.
+
+# %%
+inputs = tokenizer("Hello world!", return_tensors="pt")
+labels = torch.tensor([1])  # (batch,) — one class id per sentence
+outputs = model(**inputs, labels=labels)
+print(type(outputs).__name__, list(outputs.keys()))
+print("loss  ", outputs.loss)
+print("logits", outputs.logits, tuple(outputs.logits.shape))  # (batch, num_labels)
+
+# %% [markdown]
+# * `outputs.logits` — one unnormalised score per class, shape `(batch, num_labels)`;
+#   `softmax` turns them into probabilities.
+# * `outputs.loss` — because we passed `labels`, the model also computed the mean
+#   cross-entropy between the logits and the labels: a scalar with a gradient, ready for
+#   `.backward()`.
+#
+# Cross-entropy is `−log softmax(logits)[true class]`, averaged over the batch. Recomputed by
+# hand, on a batch of three this time:
+
+# %%
+batch_labels = torch.tensor([1, 0, 0])  # (3,)
+outputs = model(**batch, labels=batch_labels)
+log_probs = outputs.logits - outputs.logits.logsumexp(dim=-1, keepdim=True)  # (3, 2) log-softmax
+by_hand = -log_probs[torch.arange(3), batch_labels].mean()  # pick the true class, average
+print(
+    f"model: {outputs.loss.item():.6f}   by hand: {by_hand.item():.6f}   "
+    f"F.cross_entropy: {F.cross_entropy(outputs.logits, batch_labels).item():.6f}"
+)
+torch.testing.assert_close(outputs.loss, by_hand)
+torch.testing.assert_close(outputs.loss, F.cross_entropy(outputs.logits, batch_labels))
+
+# %% [markdown]
+# With an untrained head the loss sits near `ln 2 ≈ 0.693`, the loss of a coin flip. Which
+# loss the model uses is decided by `num_labels` and the labels' **dtype**: integer labels
+# with `num_labels > 1` give cross-entropy; `num_labels=1` gives mean squared error
+# (regression); float labels give binary cross-entropy per class (multi-label). The choice is
+# stored in `model.config.problem_type` at the first call:
+
+# %%
+print(model.config.problem_type)
+
+# %% [markdown]
+# ### `Auto…` classes vs the specific classes
+#
+# The article names the BERT classes. `AutoTokenizer` and `AutoModelForSequenceClassification`
+# read the checkpoint's `config.json` (its `model_type`) and pick the right classes
+# themselves, so the same code runs with BERT, RoBERTa, DistilBERT… Use the specific class
+# when you rely on something only that architecture has; otherwise prefer `Auto…`.
+
+# %%
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+config = AutoConfig.from_pretrained(profile.bert)
+auto_tokenizer = AutoTokenizer.from_pretrained(profile.bert)
+auto_model = AutoModelForSequenceClassification.from_pretrained(profile.bert, num_labels=2)
+print(
+    f"model_type={config.model_type!r} → {type(auto_tokenizer).__name__}, {type(auto_model).__name__}"
+)
+assert type(auto_tokenizer) is BertTokenizer and type(auto_model) is BertForSequenceClassification
+assert auto_tokenizer("Hello world!")["input_ids"] == encoding["input_ids"]
+del auto_model
+
+# %% [markdown]
+# ### Where the parameters are
+#
+# Almost all of BERT's parameters are in two places: the **embedding tables** (one row of
+# `hidden` numbers per vocabulary entry, per position and per segment type) and the stack of
+# **encoder layers** (attention and feed-forward weights). The classification head is tiny:
+# `hidden × num_labels + num_labels`.
+
+
+# %% keep_output=true
+# NBVAL_CHECK_OUTPUT
+def n_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+hidden = model.config.hidden_size
+parts = {
+    "embeddings": model.bert.embeddings,
+    **{f"encoder layer {i}": layer for i, layer in enumerate(model.bert.encoder.layer)},
+    "pooler": model.bert.pooler,
+    "classifier head": model.classifier,
+}
+for name, module in parts.items():
+    print(f"{name:<16} {n_params(module):>12,}")
+print(f"{'total':<16} {n_params(model):>12,}")
+assert n_params(model) == sum(n_params(m) for m in parts.values())
+assert n_params(model.classifier) == hidden * 2 + 2
+embeddings = model.bert.embeddings
+assert n_params(embeddings) == (
+    (config.vocab_size + config.max_position_embeddings + config.type_vocab_size) * hidden
+    + 2 * hidden  # LayerNorm scale and shift
+)
+
+# %% [markdown]
+# ## 3 · Training the head a little, saving and loading
+#
+# The loss exists to be minimised. The article's case study (notebook 06) and notebook 05 do
+# fine-tuning properly; here a short run on a small SST-2 subset is enough to give the head
+# some meaning before we save the model and put it in a pipeline. `loss.backward()` and an
+# optimizer step are what `nlpcourse.training.fit` does for every batch. (The article's
+# `from transformers import AdamW` no longer exists; PyTorch's `torch.optim.AdamW` is the
+# replacement.)
+
+# %%
+from nlpcourse.hf_data import make_loader, tokenize_dataset
+from nlpcourse.training import fit
+
+cfg = profile.attention
+train_rows = sst2["train"].shuffle(seed=profile.seed).select(range(cfg.quickstart_train_size))
+train_loader = make_loader(
+    tokenize_dataset(train_rows, tokenizer, profile.max_len),
+    tokenizer,
+    batch_size=cfg.quickstart_batch_size,
+    shuffle=True,
+    seed=profile.seed,
+)
+val_loader = make_loader(
+    tokenize_dataset(sst2["validation"], tokenizer, profile.max_len), tokenizer, batch_size=64
+)
+model.to(device)
+history = fit(
+    model,
+    train_loader,
+    val_loader,
+    epochs=1,
+    optimizer=torch.optim.AdamW(model.parameters(), lr=cfg.quickstart_lr),
+)
+print(
+    f"validation accuracy after one epoch on {cfg.quickstart_train_size:,} sentences: "
+    f"{history.last('val_accuracy'):.3f}"
+)
+
+# %% [markdown]
+# ### `save_pretrained` → `from_pretrained`
+#
+# `save_pretrained` writes a folder that `from_pretrained` can read: the weights as
+# **safetensors** (a plain tensor file that, unlike a pickle, cannot run code when loaded),
+# `config.json` (architecture and label names) and, if you save it too, the tokenizer.
+# The folder then works exactly like a hub id.
+
+# %%
+save_dir = run_dir("03_transformers_quickstart") / "minibert-sst2"
+model.save_pretrained(save_dir)
+tokenizer.save_pretrained(save_dir)
+print(sorted(path.name for path in save_dir.iterdir()))
+assert (save_dir / "model.safetensors").is_file()
+
+reloaded, reload_info = BertForSequenceClassification.from_pretrained(
+    save_dir, output_loading_info=True
+)
+reloaded_tokenizer = BertTokenizer.from_pretrained(save_dir)
+assert not reload_info["missing_keys"], "the saved folder holds the head too"
+
+model.eval()
+probe = tokenizer(texts, padding=True, return_tensors="pt").to(device)
+with torch.no_grad():
+    before = model(**probe).logits
+    reloaded.to(device)
+    after = reloaded(
+        **reloaded_tokenizer(texts, padding=True, return_tensors="pt").to(device)
+    ).logits
+print(after)
+assert torch.equal(before, after), "reloaded model must give identical logits"
+print("identical logits after the round trip; label names:", reloaded.config.id2label)
+
+# %% [markdown]
+# This time there is no MISSING key in the load report: the head was saved with the rest.
+#
+# ### `pipeline`: tokenise, run, post-process in one call
+#
+# `pipeline("text-classification", ...)` wraps the three steps we did by hand (tokenizer →
+# model → softmax and `id2label`). Give it the model and tokenizer objects (or the saved
+# folder); `top_k=None` returns the score of every label.
+
+# %%
+from transformers import pipeline
+
+classifier = pipeline(
+    "text-classification", model=reloaded, tokenizer=reloaded_tokenizer, device=device
+)
+reviews = ["An instant classic, funny and moving.", "A tedious, overlong mess.", "It is a film."]
+for review, result in zip(reviews, classifier(reviews), strict=True):
+    print(f"{result['label']:>8} {result['score']:.3f}  {review}")
+print(classifier(reviews[0], top_k=None))
+
+# %% [markdown]
+# The labels are readable because we set `id2label` when loading; without it they would be
+# `LABEL_0` and `LABEL_1`. The scores come from a head trained for a single short epoch:
+# notebooks 05 and 06 show how far proper fine-tuning takes them.
+
+# %% [markdown]
+# ## Exercises
+#
+# **1.** Encode the pair `("The movie was long.", "I loved every minute.")`. How many tokens
+# belong to the second segment (token type id 1)? Count with code, not by eye.
+
+# %%
+from nlpcourse.exercises.ch03 import (
+    check_head_parameters,
+    check_loss_by_hand,
+    check_segment_b_length,
+)
+
+segment_b_length = None  # your answer
+check_segment_b_length(segment_b_length)
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+pair = tokenizer("The movie was long.", "I loved every minute.")
+segment_b_length = sum(pair["token_type_ids"])  # the closing [SEP] belongs to segment B
+assert check_segment_b_length(segment_b_length)
+
+# %% [markdown]
+# **2.** The article's case study (notebook 06) loads the model with `num_labels=4` for AG
+# News. How many parameters does the new classification head have for the profile's
+# checkpoint? Read the hidden size from the config.
+
+# %%
+head_parameters = None  # your answer
+check_head_parameters(head_parameters)
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+hidden_size = AutoConfig.from_pretrained(profile.bert).hidden_size
+head_parameters = hidden_size * 4 + 4  # a weight per (hidden unit, class) and a bias per class
+assert check_head_parameters(head_parameters)
+
+# %% [markdown]
+# **3.** For the logits `[[2.0, -1.0], [0.5, 0.5], [-3.0, 1.0]]` and labels `[0, 1, 0]`,
+# compute the mean cross-entropy loss *by hand* (with `logsumexp`, not `F.cross_entropy`).
+
+# %%
+exercise_logits = torch.tensor([[2.0, -1.0], [0.5, 0.5], [-3.0, 1.0]])
+exercise_labels = torch.tensor([0, 1, 0])
+loss_by_hand = None  # your answer: a float or a 0-d tensor
+check_loss_by_hand(loss_by_hand)
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+log_softmax = exercise_logits - exercise_logits.logsumexp(dim=-1, keepdim=True)  # (3, 2)
+loss_by_hand = -log_softmax[torch.arange(3), exercise_labels].mean()
+assert check_loss_by_hand(loss_by_hand)

@@ -1,0 +1,50 @@
+from collections import Counter
+
+import pytest
+
+from nlpcourse.splits import ag_news_splits, stratified_split, stratified_subset
+
+from .conftest import needs_real_data
+from .tiny_bert import tiny_news
+
+
+def test_stratified_split_keeps_class_shares_and_repeats():
+    data = tiny_news(100, num_classes=4)
+    parts = stratified_split(data, test_size=0.2, seed=7)
+    assert (len(parts["train"]), len(parts["test"])) == (80, 20)
+    assert Counter(parts["test"]["label"]) == {0: 5, 1: 5, 2: 5, 3: 5}
+    again = stratified_split(data, test_size=0.2, seed=7)
+    assert list(again["test"]["text"]) == list(parts["test"]["text"])
+    other = stratified_split(data, test_size=0.2, seed=8)
+    assert list(other["test"]["text"]) != list(parts["test"]["text"])
+
+
+def test_split_is_a_partition():
+    data = tiny_news(60, num_classes=3).map(lambda row, i: {"row": i}, with_indices=True)
+    parts = stratified_split(data, 0.25, seed=0)
+    rows = list(parts["train"]["row"]) + list(parts["test"]["row"])
+    assert sorted(rows) == list(range(60))
+
+
+def test_stratified_subset():
+    data = tiny_news(90, num_classes=3)
+    subset = stratified_subset(data, 30, seed=0)
+    assert Counter(subset["label"]) == {0: 10, 1: 10, 2: 10}
+    assert len(stratified_subset(data, None, seed=0)) == 90
+
+
+@pytest.mark.parametrize(
+    ("size", "test_size", "message"),
+    [(0, 0.2, "empty"), (40, 1.0, "fraction"), (10, 0.1, "fewer rows")],
+)
+def test_bad_split_arguments(size, test_size, message):
+    with pytest.raises(ValueError, match=message):
+        stratified_split(tiny_news(size), test_size, seed=0)
+
+
+@needs_real_data
+def test_quick_ag_news_split_is_the_80_20_of_the_test_split():
+    parts = ag_news_splits(use_official_train=False, test_size=0.2, seed=42)
+    assert (len(parts["train"]), len(parts["test"])) == (6_080, 1_520)
+    assert set(Counter(parts["test"]["label"]).values()) == {380}
+    assert parts["train"].features["label"].names == ["World", "Sports", "Business", "Sci/Tech"]
