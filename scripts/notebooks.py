@@ -2,6 +2,7 @@
 
     python scripts/notebooks.py build [NN]   execute notebooks/NN_*.py and write NN_*.ipynb
     python scripts/notebooks.py check        pairs in sync, outputs stripped except kept cells
+    python scripts/notebooks.py strip        strip the committed notebooks again (no execution)
 
 A cell whose metadata has ``keep_output: true`` keeps its outputs in the committed notebook:
 those are the outputs nbval compares (the cell also carries ``# NBVAL_CHECK_OUTPUT``).
@@ -36,7 +37,7 @@ def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             continue
         if not cell.metadata.get(KEEP):
             cell.outputs = []
-            cell.execution_count = None
+        cell.execution_count = None  # as nbstripout does, kept cells included
         cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)
     return nb
@@ -77,6 +78,11 @@ def check() -> list[str]:
                 f"notebooks/{stem}: .ipynb and .py differ; run `make notebooks NB={stem[:2]}`"
             )
         for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "code" and cell.execution_count is not None:
+                problems.append(
+                    f"notebooks/{stem}.ipynb cell {index}: execution count committed "
+                    f"(run `python scripts/notebooks.py strip`)"
+                )
             if cell.cell_type == "code" and cell.outputs and not cell.metadata.get(KEEP):
                 problems.append(
                     f"notebooks/{stem}.ipynb cell {index}: outputs committed in a cell nbval "
@@ -87,7 +93,7 @@ def check() -> list[str]:
 
 def main(argv: list[str]) -> int:
     """Command-line entry point."""
-    if not argv or argv[0] not in {"build", "check"}:
+    if not argv or argv[0] not in {"build", "check", "strip"}:
         print(__doc__)
         return 2
     if argv[0] == "check":
@@ -96,6 +102,10 @@ def main(argv: list[str]) -> int:
             print(problem)
         print("notebooks: ok" if not problems else f"notebooks: {len(problems)} problem(s)")
         return 1 if problems else 0
+    if argv[0] == "strip":
+        for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+            nbformat.write(strip(nbformat.read(path, as_version=4)), path)
+        return 0
     prefix = argv[1] if len(argv) > 1 else ""
     os.environ.setdefault("NLPCOURSE_PROFILE", "quick")
     for script in sorted(NOTEBOOKS.glob(f"{prefix}*.py")):
