@@ -37,7 +37,7 @@ def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             continue
         if not cell.metadata.get(KEEP):
             cell.outputs = []
-        cell.execution_count = None  # as nbstripout does, kept cells included
+            cell.execution_count = None  # kept cells keep theirs: nbval skips a cell without one
         cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)
     return nb
@@ -78,10 +78,17 @@ def check() -> list[str]:
                 f"notebooks/{stem}: .ipynb and .py differ; run `make notebooks NB={stem[:2]}`"
             )
         for index, cell in enumerate(nb.cells):
-            if cell.cell_type == "code" and cell.execution_count is not None:
+            kept = bool(cell.metadata.get(KEEP))
+            if cell.cell_type == "code" and not kept and cell.execution_count is not None:
                 problems.append(
                     f"notebooks/{stem}.ipynb cell {index}: execution count committed "
                     f"(run `python scripts/notebooks.py strip`)"
+                )
+            if cell.cell_type == "code" and kept and cell.execution_count is None:
+                problems.append(
+                    f"notebooks/{stem}.ipynb cell {index}: a kept cell needs its execution "
+                    f"count, or nbval reports 'Unrun reference cell has outputs' "
+                    f"(run `make notebooks NB={stem[:2]}`)"
                 )
             if cell.cell_type == "code" and cell.outputs and not cell.metadata.get(KEEP):
                 problems.append(

@@ -55,3 +55,23 @@ def test_check_spots_unpaired_and_unstripped(tmp_path, monkeypatch):
     (tmp_path / "01_x.py").write_text("# %%\nprint(1)\n")
     problems = nbtool.check()
     assert len(problems) == 1 and "outputs committed" in problems[0]
+
+
+def test_check_wants_counts_only_on_kept_cells(tmp_path, monkeypatch):
+    import nbformat
+
+    kept = nbformat.v4.new_code_cell(
+        "# NBVAL_CHECK_OUTPUT\nprint(1)", metadata={"keep_output": True}
+    )
+    kept.outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    other = nbformat.v4.new_code_cell("x = 1", execution_count=2)
+    nb = nbformat.v4.new_notebook(cells=[kept, other])
+    nbformat.write(nb, tmp_path / "01_x.ipynb")
+    (tmp_path / "01_x.py").write_text("# %%\nprint(1)\n")
+    monkeypatch.setattr(nbtool, "NOTEBOOKS", tmp_path)
+    problems = nbtool.check()
+    assert any("cell 0: a kept cell needs its execution count" in p for p in problems)
+    assert any("cell 1: execution count committed" in p for p in problems)
+    stripped = nbtool.strip(nbformat.read(tmp_path / "01_x.ipynb", as_version=4))
+    assert stripped.cells[1].execution_count is None
+    assert stripped.cells[0].outputs, "a kept cell keeps its outputs"
