@@ -11,6 +11,7 @@ Every other output is stripped, as nbstripout does.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -30,8 +31,18 @@ def sources(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     return [(cell.cell_type, cell.source.strip()) for cell in nb.cells]
 
 
+def stable_ids(nb: nbformat.NotebookNode) -> None:
+    """Give each cell an id derived from its content, so a rebuild does not rename every cell."""
+    seen: dict[str, int] = {}
+    for cell in nb.cells:
+        digest = hashlib.sha1(f"{cell.cell_type}\n{cell.source}".encode()).hexdigest()[:8]
+        seen[digest] = seen.get(digest, 0) + 1
+        cell.id = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
+
+
 def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Remove outputs and execution counts except in cells marked ``keep_output``."""
+    stable_ids(nb)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

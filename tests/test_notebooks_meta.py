@@ -75,3 +75,15 @@ def test_check_wants_counts_only_on_kept_cells(tmp_path, monkeypatch):
     stripped = nbtool.strip(nbformat.read(tmp_path / "01_x.ipynb", as_version=4))
     assert stripped.cells[1].execution_count is None
     assert stripped.cells[0].outputs, "a kept cell keeps its outputs"
+
+
+def test_strip_gives_stable_unique_ids():
+    import nbformat
+
+    cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("x = 1")]
+    first = nbtool.strip(nbformat.v4.new_notebook(cells=cells))
+    again = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1") for _ in range(2)])
+    second = nbtool.strip(again)
+    assert [c.id for c in first.cells] == [c.id for c in second.cells]
+    assert len({c.id for c in first.cells}) == 2
+    nbformat.validate(first)
