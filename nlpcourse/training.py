@@ -298,6 +298,7 @@ def fit(
 def plot_history(history: History | Mapping[str, list[float]], metrics: Iterable[str] = ()):
     """Learning curves: one panel per metric, training and validation together."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     values = history.history if isinstance(history, History) else dict(history)
     names = list(metrics) or [
@@ -313,6 +314,7 @@ def plot_history(history: History | Mapping[str, list[float]], metrics: Iterable
                 label = "validation" if key.startswith("val_") else "train"
                 ax.plot(epochs, values[key], style, label=label)
         ax.set(title=name, xlabel="epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()

@@ -192,5 +192,8 @@ def test_plot_history():
     history.log(loss=0.5, val_loss=0.7, accuracy=0.8, val_accuracy=0.7)
     figure = plot_history(history)
     assert len(figure.axes) == 2
+    figure.canvas.draw()
+    ticks = figure.axes[0].get_xticks()
+    assert all(float(tick).is_integer() for tick in ticks), "epochs are labelled as whole numbers"
     with pytest.raises(ValueError, match="Nothing to plot"):
         plot_history({})
