@@ -186,13 +186,10 @@ def main() -> None:
         profile.bert,
         num_labels=len(train.features["label"].names),
     )
-    initial_state = copy.deepcopy(initial.state_dict())
 
     def fresh():
         seed_everything(profile.seed)
-        model = copy.deepcopy(initial)
-        model.load_state_dict(initial_state)
-        return model
+        return copy.deepcopy(initial)  # initial itself is never trained
 
     load = os.getloadavg()[0]
     print(

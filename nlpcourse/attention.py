@@ -17,6 +17,8 @@ import math
 import torch
 from torch import nn
 
+from nlpcourse.embeddings import mean_pool
+
 ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
 
 
@@ -302,20 +304,18 @@ class TransformerClassifier(nn.Module):
                 f"sequences of {seq} tokens exceed max_len={self.max_len}: truncate them or "
                 f"build the model with a larger max_len."
             )
-        keep = token_ids != self.pad_id  # (B, L)
-        if lengths is not None:
-            keep = (
-                torch.arange(seq, device=token_ids.device)[None, :]
-                < lengths.to(token_ids.device)[:, None]
-            )
+        if lengths is None:
+            keep = token_ids != self.pad_id  # (B, L)
+        else:
+            positions = torch.arange(seq, device=token_ids.device)  # (L,)
+            keep = positions[None, :] < lengths.to(token_ids.device)[:, None]  # (B, L)
         x = self.embedding(token_ids) * math.sqrt(self.d_model)  # (B, L, D)
         x = self.dropout(x + self.positions[:seq])  # (B, L, D)
         mask = padding_mask(keep)  # (B, 1, 1, L)
         for block in self.blocks:
             x, _ = block(x, mask)  # (B, L, D)
         x = self.norm(x)  # (B, L, D)
-        weights = keep.unsqueeze(-1).to(x.dtype)  # (B, L, 1)
-        pooled = (x * weights).sum(1) / weights.sum(1).clamp(min=1.0)  # (B, D)
+        pooled = mean_pool(x, keep)  # (B, D): the average over the real tokens
         return self.head(pooled)  # (B, C)
 
 

@@ -45,7 +45,10 @@ def association(words: Any, attr_a: Any, attr_b: Any) -> torch.Tensor:
 
 def weat_effect_size(x: Any, y: Any, attr_a: Any, attr_b: Any) -> float:
     """``(mean s(X) - mean s(Y)) / std s(X ∪ Y)`` (sample std), in [-2, 2]."""
-    s_x, s_y = association(x, attr_a, attr_b), association(y, attr_a, attr_b)
+    return _effect_size(association(x, attr_a, attr_b), association(y, attr_a, attr_b))
+
+
+def _effect_size(s_x: torch.Tensor, s_y: torch.Tensor) -> float:
     pooled = torch.cat([s_x, s_y])
     if len(pooled) < 3:
         raise ValueError("the effect size needs at least three target words in X and Y together.")
@@ -68,8 +71,8 @@ def weat_test(
     """
     if n_permutations < 1:
         raise ValueError(f"n_permutations must be at least 1, got {n_permutations}.")
-    effect = weat_effect_size(x, y, attr_a, attr_b)
     s_x, s_y = association(x, attr_a, attr_b), association(y, attr_a, attr_b)
+    effect = _effect_size(s_x, s_y)
     scores = torch.cat([s_x, s_y])  # (n,)
     n, n_x = len(scores), len(s_x)
     observed = float(s_x.sum() - s_y.sum())

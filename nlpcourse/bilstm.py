@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from nlpcourse.training import count_parameters  # noqa: F401  (re-exported for the notebooks)
+
 
 def lstm_parameter_count(input_size: int, hidden_size: int, bias_vectors: int = 2) -> int:
     """Parameters of one LSTM direction: 4 gates, each with input and recurrent weights + biases.
@@ -36,11 +38,6 @@ def bilstm_parameter_count(
     dense = (2 * hidden_size + 1) * dense_dim
     head = (dense_dim + 1) * num_outputs
     return embedding + lstm + dense + head
-
-
-def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """How many parameters ``model`` holds (optionally only those that require gradients)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 class BiLSTMClassifier(nn.Module):

@@ -10,6 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from nlpcourse.training import count_parameters  # noqa: F401  (re-exported for the notebooks)
+
 # Where each BERT/ALBERT parameter belongs, first match wins (names as in transformers 5).
 COMPONENTS: tuple[tuple[str, str], ...] = (
     ("word_embeddings", "token embeddings"),
@@ -19,11 +21,6 @@ COMPONENTS: tuple[tuple[str, str], ...] = (
     ("pooler", "pooler"),
     ("classifier", "classifier head"),
 )
-
-
-def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of distinct parameters (a shared tensor counts once)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 def component_of(name: str) -> str:

@@ -18,6 +18,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from nlpcourse.training import count_parameters  # noqa: F401  (re-exported for the notebooks)
+
 NORM_TYPES: tuple[type[nn.Module], ...] = (
     nn.LayerNorm,
     nn.GroupNorm,
@@ -139,11 +141,6 @@ def describe_groups(optimizer_or_groups: torch.optim.Optimizer | list[dict]) -> 
         for i, group in enumerate(groups)
     ]
     return pd.DataFrame(rows).set_index("group")
-
-
-def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of parameters (only those with ``requires_grad`` when ``trainable_only``)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 def freeze(model: nn.Module, prefixes: Sequence[str]) -> int:

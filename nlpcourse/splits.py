@@ -47,7 +47,8 @@ def stratified_subset(
         return dataset.shuffle(seed=seed)
     if size < 1:
         raise ValueError(f"size must be at least 1 (or None for all rows), got {size}.")
-    return stratified_split(dataset, test_size=size / len(dataset), seed=seed)["test"]
+    fraction = size / len(dataset)
+    return stratified_split(dataset, fraction, seed, label_column=label_column)["test"]
 
 
 def ag_news_splits(use_official_train: bool, test_size: float, seed: int) -> DatasetDict:

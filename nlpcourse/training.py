@@ -13,7 +13,6 @@ every model in the course.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -50,13 +49,13 @@ class History:
         return self.history[key][-1]
 
 
-def split_batch(batch: Any) -> tuple[tuple, dict, torch.Tensor]:
-    """Split a batch into positional inputs, keyword inputs and labels."""
+def split_batch(batch: Any, require_labels: bool = True) -> tuple[tuple, dict, Any]:
+    """Split a batch into positional inputs, keyword inputs and labels (None if absent)."""
     if isinstance(batch, Mapping):
-        if "labels" not in batch:
+        if require_labels and "labels" not in batch:
             raise ValueError("A dictionary batch needs a 'labels' entry (the targets).")
         kwargs = {key: value for key, value in batch.items() if key != "labels"}
-        return (), kwargs, batch["labels"]
+        return (), kwargs, batch.get("labels")
     if isinstance(batch, list | tuple) and len(batch) >= 2:
         return tuple(batch[:-1]), {}, batch[-1]
     raise ValueError(
@@ -90,6 +89,11 @@ def default_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return nn.functional.cross_entropy(logits, labels)
 
 
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """How many parameters ``model`` holds (shared tensors once; optionally trainable only)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
 def predicted_labels(logits: torch.Tensor) -> torch.Tensor:
     """Class predictions: threshold 0 for one output, argmax otherwise."""
     if logits.ndim == 1 or logits.shape[-1] == 1:
@@ -97,7 +101,7 @@ def predicted_labels(logits: torch.Tensor) -> torch.Tensor:
     return logits.argmax(dim=-1)
 
 
-def is_classification(logits: torch.Tensor, labels: torch.Tensor) -> bool:
+def is_classification(labels: torch.Tensor) -> bool:
     """True when the labels are class ids (integers), so accuracy makes sense."""
     return not torch.is_floating_point(labels)
 
@@ -130,7 +134,7 @@ def evaluate(
         logits = logits.float()
         size = _batch_size(labels)
         total_loss += loss_fn(logits, labels).item() * size
-        classification = is_classification(logits, labels)
+        classification = is_classification(labels)
         if classification:
             correct += (predicted_labels(logits) == labels.reshape(-1)).sum().item()
         seen += size
@@ -154,12 +158,7 @@ def predict(
     model.eval()
     outputs = []
     for batch in loader:
-        batch = to_device(batch, device)
-        if isinstance(batch, Mapping):
-            kwargs = {key: value for key, value in batch.items() if key != "labels"}
-            args: tuple = ()
-        else:
-            args, kwargs = split_batch(batch)[:2]
+        args, kwargs, _ = split_batch(to_device(batch, device), require_labels=False)
         with _autocast(device, amp_dtype):
             outputs.append(logits_of(model(*args, **kwargs)).float().cpu())
     if not outputs:
@@ -216,14 +215,15 @@ def fit(
     lower_is_better = "loss" in monitor
     best_score, best_state, waited = math.inf if lower_is_better else -math.inf, None, 0
 
+    # a loader without len() (a generator) is read once here, so every epoch sees its batches
+    batches = train_loader if hasattr(train_loader, "__len__") else list(train_loader)
+    n_batches = len(batches)
+    if n_batches == 0:
+        raise ValueError("The training loader yielded no batches: is the dataset empty?")
     for epoch in range(epochs):
         model.train()
         start = time.perf_counter()
         total_loss, correct, seen, classification = 0.0, 0, 0, True
-        batches = list(train_loader) if not hasattr(train_loader, "__len__") else train_loader
-        n_batches = len(batches)
-        if n_batches == 0:
-            raise ValueError("The training loader yielded no batches: is the dataset empty?")
         # refresh=False below and a 0.5 s interval keep a notebook's message stream small
         bar = tqdm(
             batches,
@@ -253,7 +253,7 @@ def fit(
             size = _batch_size(labels)
             total_loss += loss.item() * size
             seen += size
-            classification = is_classification(logits, labels)
+            classification = is_classification(labels)
             if classification:
                 correct += (predicted_labels(logits.detach()) == labels.reshape(-1)).sum().item()
             bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
@@ -273,7 +273,7 @@ def fit(
                 + " · ".join(f"{k} {v:.4f}" for k, v in shown.items())
                 + f" · {values['samples_per_s']:.0f} samples/s"
             )
-        if val_loader is None:
+        if patience is None:  # no early stopping: nothing to monitor, the last epoch is kept
             continue
         if monitor not in values:
             raise ValueError(f"monitor={monitor!r} is not measured; choose one of {list(values)}.")
@@ -281,9 +281,8 @@ def fit(
         improved = score < best_score if lower_is_better else score > best_score
         if improved:
             best_score, waited, history.best_epoch = score, 0, epoch
-            if patience is not None:
-                best_state = copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()})
-        elif patience is not None:
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        else:
             waited += 1
             if waited >= patience:
                 history.stopped_early = True

@@ -197,3 +197,47 @@ def test_plot_history():
     assert all(float(tick).is_integer() for tick in ticks), "epochs are labelled as whole numbers"
     with pytest.raises(ValueError, match="Nothing to plot"):
         plot_history({})
+
+
+def test_a_generator_loader_feeds_every_epoch():
+    seed_everything(0)
+    model = nn.Linear(2, 2)
+    batches = (batch for batch in DataLoader(separable(64, 0), batch_size=16))
+    history = fit(
+        model, batches, epochs=3, optimizer=torch.optim.SGD(model.parameters(), 0.1), progress=False
+    )
+    assert history.epochs == 3
+    assert all(rate > 0 for rate in history.history["samples_per_s"])
+
+
+def test_regression_with_a_val_loader_needs_no_monitor():
+    seed_everything(0)
+    x = torch.randn(64, 3)
+    data = TensorDataset(x, x.sum(dim=1, keepdim=True))
+    model = nn.Linear(3, 1)
+    history = fit(
+        model,
+        DataLoader(data, batch_size=16),
+        DataLoader(data, batch_size=32),
+        epochs=2,
+        optimizer=torch.optim.SGD(model.parameters(), 0.05),
+        loss_fn=nn.functional.mse_loss,
+        progress=False,
+    )
+    assert "val_accuracy" not in history.history and history.best_epoch == 1
+
+
+def test_predict_accepts_dict_batches_without_labels():
+    class Keyword(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(2, 2)
+
+        def forward(self, features):
+            return self.linear(features)
+
+    model = Keyword()
+    batches = [{"features": torch.randn(4, 2)}, {"features": torch.randn(3, 2)}]
+    assert predict(model, batches).shape == (7, 2)
+    args, kwargs, labels = split_batch(batches[0], require_labels=False)
+    assert args == () and labels is None and set(kwargs) == {"features"}

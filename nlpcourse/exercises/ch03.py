@@ -9,6 +9,7 @@ import torch
 
 from nlpcourse.config import get_profile
 from nlpcourse.exercises import unanswered, verdict
+from nlpcourse.hub import load_pretrained
 
 PAIR = ("The movie was long.", "I loved every minute.")
 EXERCISE_LOGITS = ((2.0, -1.0), (0.5, 0.5), (-3.0, 1.0))
@@ -20,14 +21,14 @@ AG_NEWS_CLASSES = 4
 def _tokenizer(checkpoint: str):
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(checkpoint)
+    return load_pretrained(AutoTokenizer, checkpoint)
 
 
 @lru_cache(maxsize=2)
 def _hidden_size(checkpoint: str) -> int:
     from transformers import AutoConfig
 
-    return AutoConfig.from_pretrained(checkpoint).hidden_size
+    return load_pretrained(AutoConfig, checkpoint).hidden_size
 
 
 def check_segment_b_length(answer: int | None) -> bool:
