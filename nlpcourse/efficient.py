@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -89,28 +89,37 @@ def albert_parameter_count(config: Any, pooler: bool = True) -> int:
     return embeddings + projection + layers + ((h * h + h) if pooler else 0)
 
 
+def _synchronize() -> None:
+    """Wait for queued GPU work: CUDA and MPS kernels run asynchronously."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+    if torch.backends.mps.is_available():
+        torch.mps.synchronize()
+
+
+def median_seconds(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> float:
+    """Median wall-clock seconds of ``fn()`` over ``repeats`` calls, after ``warmup`` calls."""
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}.")
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        _synchronize()  # wait before and after, or a GPU is timed launching work, not doing it
+        start = time.perf_counter()
+        fn()
+        _synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 @torch.inference_mode()
 def forward_seconds(
     model: nn.Module, inputs: Mapping[str, torch.Tensor], repeats: int = 3, warmup: int = 1
 ) -> float:
     """Median wall-clock seconds of ``model(**inputs)`` over ``repeats`` runs (eval mode)."""
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}.")
     model.eval()
-    devices = {value.device for value in inputs.values() if isinstance(value, torch.Tensor)}
-    cuda = any(device.type == "cuda" for device in devices)
-    for _ in range(warmup):
-        model(**inputs)
-    times = []
-    for _ in range(repeats):
-        if cuda:
-            torch.cuda.synchronize()  # GPU kernels run asynchronously: wait before and after
-        start = time.perf_counter()
-        model(**inputs)
-        if cuda:
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_seconds(lambda: model(**inputs), repeats, warmup)
 
 
 def compare_forward_seconds(

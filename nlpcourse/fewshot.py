@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from tqdm.auto import tqdm
 
 from nlpcourse.embeddings import mean_pool
+from nlpcourse.hf_data import make_loader
 
 
 def sample_k_per_class(labels: Sequence[int] | np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -105,24 +106,15 @@ def fixed_steps_loader(
     Few-shot runs of every size then get the same number of optimizer steps: 16 examples are
     seen many times over, 128 examples about once.
     """
-    from transformers import DataCollatorWithPadding
-
     if batch_size < 1 or steps < 1:
         raise ValueError(f"batch_size and steps must be at least 1, got {batch_size}, {steps}.")
     if len(tokenized) == 0:
         raise ValueError("no rows to train on: the few-shot sample is empty.")
-    columns = ("input_ids", "attention_mask", "token_type_ids", "labels")
-    tokenized = tokenized.with_format(columns=[c for c in columns if c in tokenized.column_names])
     batch_size = min(batch_size, len(tokenized))
     sampler = RandomSampler(
         tokenized, num_samples=steps * batch_size, generator=torch.Generator().manual_seed(seed)
     )
-    return DataLoader(
-        tokenized,
-        batch_size=batch_size,
-        sampler=sampler,
-        collate_fn=DataCollatorWithPadding(tokenizer, return_tensors="pt"),
-    )
+    return make_loader(tokenized, tokenizer, batch_size, sampler=sampler)
 
 
 class MeanPoolClassifier(nn.Module):

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 from datasets import Dataset
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Sampler
 from transformers import DataCollatorWithPadding
 
 from nlpcourse.config import default_num_workers
@@ -35,16 +35,24 @@ def make_loader(
     batch_size: int,
     shuffle: bool = False,
     seed: int = 42,
+    sampler: Sampler | None = None,
 ) -> DataLoader:
-    """A DataLoader that pads each batch only to its own longest sequence."""
+    """A DataLoader that pads each batch only to its own longest sequence.
+
+    ``sampler`` (instead of ``shuffle``) picks the rows, e.g. a ``RandomSampler`` that draws a
+    fixed number of them.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    if sampler is not None and shuffle:
+        raise ValueError("give either shuffle=True or a sampler, not both.")
     columns = ("input_ids", "attention_mask", "token_type_ids", "labels")
     tokenized = tokenized.with_format(columns=[c for c in columns if c in tokenized.column_names])
     return DataLoader(
         tokenized,
         batch_size=batch_size,
         shuffle=shuffle,
+        sampler=sampler,
         collate_fn=DataCollatorWithPadding(tokenizer, return_tensors="pt"),
         generator=torch.Generator().manual_seed(seed) if shuffle else None,
         num_workers=default_num_workers(),

@@ -69,7 +69,7 @@ from nlpcourse.tokenize import (
     tokenize_all,
     train_subword_tokenizer,
 )
-from nlpcourse.training import evaluate, fit, predict
+from nlpcourse.training import fit, predict, predicted_labels
 from nlpcourse.vocab import Vocabulary
 
 profile = get_profile()
@@ -404,11 +404,6 @@ with torch.no_grad():
 
 
 # %%
-def predicted(model, loader):
-    """Predicted classes (0/1) of ``model`` over ``loader``, in the loader's order."""
-    return (predict(model, loader)[:, 0] > 0).long()  # (sentences,)
-
-
 val_loaders = {
     f"dynamic, batches of {config.batch_size}": text_loader(val_set, config.batch_size, "dynamic"),
     f"fixed, {config.max_len} tokens": text_loader(
@@ -416,7 +411,7 @@ val_loaders = {
     ),
     "one at a time, no padding": text_loader(val_set, 1, "dynamic"),
 }
-models, scores = {}, {}
+models, answers = {}, {}
 for packed in (True, False):
     seed_everything(profile.seed)
     models[packed] = BiLSTMClassifier(
@@ -438,18 +433,21 @@ for packed in (True, False):
         optimizer=torch.optim.Adam(models[packed].parameters(), lr=config.lr),
         device=device,
     )
-    for name, loader in val_loaders.items():
-        scores[name, packed] = evaluate(models[packed], loader)["accuracy"]
+    for name, loader in val_loaders.items():  # the loaders keep the sentences' order
+        answers[name, packed] = predicted_labels(predict(models[packed], loader))  # (872,)
 
 print(f"{'validation batches':<28} {'packed':>8} {'pads read':>10}")
 for name in val_loaders:
-    print(f"{name:<28} {scores[name, True]:>8.4f} {scores[name, False]:>10.4f}")
+    packed_acc, pads_acc = (
+        (answers[name, p] == val_set.labels).float().mean() for p in (True, False)
+    )
+    print(f"{name:<28} {packed_acc:>8.4f} {pads_acc:>10.4f}")
 
 # %%
 changed = {}
-for packed, model in models.items():
-    fixed_pred = predicted(model, val_loaders[f"fixed, {config.max_len} tokens"])
-    alone_pred = predicted(model, val_loaders["one at a time, no padding"])
+for packed in models:
+    fixed_pred = answers[f"fixed, {config.max_len} tokens", packed]
+    alone_pred = answers["one at a time, no padding", packed]
     changed[packed] = int((fixed_pred != alone_pred).sum())
 print(
     f"validation answers that change with the padding: packed {changed[True]}, "

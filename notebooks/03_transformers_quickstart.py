@@ -46,6 +46,7 @@ from transformers import BertForSequenceClassification, BertTokenizer
 from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.hub import require_checkpoint
 from nlpcourse.paths import run_dir
+from nlpcourse.training import count_parameters
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -420,10 +421,6 @@ del auto_model
 
 # %% keep_output=true
 # NBVAL_CHECK_OUTPUT
-def n_params(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
 hidden = model.config.hidden_size
 parts = {
     "embeddings": model.bert.embeddings,
@@ -432,12 +429,12 @@ parts = {
     "classifier head": model.classifier,
 }
 for name, module in parts.items():
-    print(f"{name:<16} {n_params(module):>12,}")
-print(f"{'total':<16} {n_params(model):>12,}")
-assert n_params(model) == sum(n_params(m) for m in parts.values())
-assert n_params(model.classifier) == hidden * 2 + 2
+    print(f"{name:<16} {count_parameters(module):>12,}")
+print(f"{'total':<16} {count_parameters(model):>12,}")
+assert count_parameters(model) == sum(count_parameters(m) for m in parts.values())
+assert count_parameters(model.classifier) == hidden * 2 + 2
 embeddings = model.bert.embeddings
-assert n_params(embeddings) == (
+assert count_parameters(embeddings) == (
     (config.vocab_size + config.max_position_embeddings + config.type_vocab_size) * hidden
     + 2 * hidden  # LayerNorm scale and shift
 )

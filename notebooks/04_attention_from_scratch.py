@@ -42,7 +42,6 @@
 
 # %%
 import math
-import time
 from functools import partial
 
 import pandas as pd
@@ -57,6 +56,7 @@ from nlpcourse.attention_plots import (
     plot_positional_encoding,
 )
 from nlpcourse.config import get_device, get_profile, seed_everything
+from nlpcourse.efficient import median_seconds
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -523,16 +523,8 @@ print("attention without positions is permutation-equivariant")
 
 
 # %%
-def median_time(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2] * 1e3  # ms
-
-
+# median_seconds waits for the device before and after each call (a GPU queues its kernels
+# and returns at once, so an unsynchronised timer would time the launch, not the work)
 timings = {"hand-built": [], "F.scaled_dot_product_attention": []}
 d_head = cfg.d_model // cfg.num_heads
 with torch.no_grad():
@@ -542,8 +534,9 @@ with torch.no_grad():
         ).unbind(0)  # (B, H, L, d_head)
         hand = partial(attention, qt, kt, vt)
         fused = partial(F.scaled_dot_product_attention, qt, kt, vt)
-        timings["hand-built"].append(median_time(hand, cfg.timing_repeats))
-        timings["F.scaled_dot_product_attention"].append(median_time(fused, cfg.timing_repeats))
+        timings["hand-built"].append(median_seconds(hand, cfg.timing_repeats) * 1e3)  # ms
+        fused_ms = median_seconds(fused, cfg.timing_repeats) * 1e3
+        timings["F.scaled_dot_product_attention"].append(fused_ms)
 for length, hand, fused in zip(cfg.timing_lengths, *timings.values(), strict=True):
     print(
         f"L={length:>5}: hand-built {hand:8.2f} ms, fused {fused:8.2f} ms, ratio {hand / fused:5.1f}x"

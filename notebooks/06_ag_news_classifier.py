@@ -46,11 +46,11 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from datasets import Dataset
 from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 from transformers import (
     AutoTokenizer,
+    BertConfig,
     BertForSequenceClassification,
     get_linear_schedule_with_warmup,
     pipeline,
@@ -59,6 +59,7 @@ from transformers.utils import logging as hf_logging
 
 from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data import load_ag_news
+from nlpcourse.efficient import bert_parameter_count
 from nlpcourse.hf_data import check_num_labels, make_loader, tokenize_dataset
 from nlpcourse.hub import load_pretrained
 from nlpcourse.metrics import (
@@ -70,7 +71,7 @@ from nlpcourse.metrics import (
 from nlpcourse.optim import describe_groups, param_groups, warmup_steps_for
 from nlpcourse.paths import run_dir
 from nlpcourse.splits import stratified_split, stratified_subset
-from nlpcourse.training import fit
+from nlpcourse.training import count_parameters, fit, predict
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -113,12 +114,11 @@ else:
     X_train, X_test, y_train, y_test = train_test_split(
         texts, labels, test_size=cfg.test_size, stratify=labels, random_state=profile.seed
     )
-    features = ag["test"].features
-    train_part = Dataset.from_dict({"text": X_train, "label": y_train}, features=features)
-    heldout_part = Dataset.from_dict({"text": X_test, "label": y_test}, features=features)
-    # the package's tested helper makes the same split, row for row
-    helper = stratified_split(ag["test"], cfg.test_size, profile.seed)
-    assert list(helper["train"]["text"]) == X_train and list(helper["test"]["text"]) == X_test
+    # the package's tested helper (notebooks 05 and 08 use it) makes the same split, row for
+    # row, and keeps the datasets' features: we take its two halves
+    split = stratified_split(ag["test"], cfg.test_size, profile.seed)
+    assert list(split["train"]["text"]) == X_train and list(split["test"]["text"]) == X_test
+    train_part, heldout_part = split["train"], split["test"]
 
 # all of the training part unless the profile sets train_rows (a class-balanced subset)
 train_set = stratified_subset(train_part, cfg.train_rows, profile.seed)
@@ -189,9 +189,11 @@ initial_state = copy.deepcopy(model.state_dict())  # for the checks and comparis
 # NBVAL_CHECK_OUTPUT
 print(model.config.num_labels, model.config.id2label)
 print(
-    f"parameters {sum(p.numel() for p in model.parameters()):,} · "
-    f"trainable {sum(p.numel() for p in model.parameters() if p.requires_grad):,}"
+    f"parameters {count_parameters(model):,} · "
+    f"trainable {count_parameters(model, trainable_only=True):,}"
 )
+bert_base = bert_parameter_count(BertConfig())  # BertConfig()'s defaults are BERT-base's sizes
+print(f"BERT-base's encoder: {bert_base:,} parameters ({count_parameters(model) / bert_base:.2f}×)")
 
 # %% [markdown]
 # **The optimizer.** The article writes `from transformers import AdamW`; that class was
@@ -281,18 +283,11 @@ def train_one_epoch(
     return total_loss / seen
 
 
-@torch.no_grad()
 def predict_labels(model, loader):
-    """Labels, predicted labels and class probabilities over ``loader`` (model in eval mode)."""
-    model.eval()
-    true, probs = [], []
-    for batch in loader:
-        inputs = {key: value.to(device) for key, value in batch.items() if key != "labels"}
-        logits = model(**inputs).logits  # (B, 4)
-        probs.append(logits.float().softmax(dim=-1).cpu())  # (B, 4)
-        true.append(batch["labels"])  # (B,)
-    probs = torch.cat(probs)  # (N, 4)
-    return torch.cat(true).numpy(), probs.argmax(dim=-1).numpy(), probs.numpy()
+    """Labels, predicted labels and class probabilities over ``loader`` (not shuffled)."""
+    probs = predict(model, loader, device).softmax(dim=-1)  # (N, 4)
+    true = torch.cat([batch["labels"] for batch in loader])  # (N,)
+    return true.numpy(), probs.argmax(dim=-1).numpy(), probs.numpy()
 
 
 # %% [markdown]

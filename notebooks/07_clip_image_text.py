@@ -37,10 +37,7 @@
 
 # %%
 import math
-import os
 import time
-
-os.environ.setdefault("KERAS_BACKEND", "torch")  # the course convention; keras is not used here
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -60,6 +57,7 @@ from nlpcourse.clip_plots import image_grid, plot_similarity, retrieval_grid, to
 from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.hub import checkpoint_available, missing_checkpoint_message
 from nlpcourse.paths import run_dir
+from nlpcourse.training import count_parameters
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -277,25 +275,26 @@ print("tokens:   ", tokenizer.convert_ids_to_tokens(encoded["input_ids"][0]))
 print("eos_token_id =", config.text_config.eos_token_id, "=", tokenizer.sep_token)
 
 
-def count(module):
-    """Number of parameters in a module."""
-    return sum(p.numel() for p in module.parameters())
-
-
-print(f"vision tower {count(small_clip.vision_model):,} parameters")
-print(f"text tower   {count(small_clip.text_model):,} parameters")
+print(f"vision tower {count_parameters(small_clip.vision_model):,} parameters")
+print(f"text tower   {count_parameters(small_clip.text_model):,} parameters")
 print(
-    f"token embedding {count(small_clip.text_model.embeddings.token_embedding):,} of them "
+    f"token embedding {count_parameters(small_clip.text_model.embeddings.token_embedding):,} of them "
     f"({tokenizer.vocab_size:,} ids × {cfg.hidden_size})"
 )
 print(
-    f"whole model  {count(small_clip):,} parameters, logit scale {small_clip.logit_scale.exp():.2f}"
+    f"whole model  {count_parameters(small_clip):,} parameters, logit scale {small_clip.logit_scale.exp():.2f}"
+)
+with torch.device("meta"):  # shapes only, no memory; CLIPConfig()'s defaults are ViT-B/32's sizes
+    reference = CLIPModel(CLIPConfig())
+ratio = count_parameters(reference) / count_parameters(small_clip)
+print(
+    f"for comparison, the ViT-B/32 CLIP: {count_parameters(reference):,} parameters ({ratio:.0f}×)"
 )
 
 # %% [markdown]
 # Most of the text tower is the embedding table of BERT's 30,522-token vocabulary, of which our
-# captions use a few dozen rows. (The pretrained ViT-B/32 CLIP has about 151 million
-# parameters.)
+# captions use a few dozen rows. The pretrained ViT-B/32 CLIP, counted from its default
+# configuration on PyTorch's "meta" device (shapes without memory), is some seventy times larger.
 #
 # A `CLIPProcessor` pairs an image processor with a tokenizer. Ours is a `CLIPImageProcessor`
 # sized for our images (resize and centre-crop to `image_size`, then CLIP's mean/std
@@ -613,7 +612,7 @@ using_pretrained = checkpoint == profile.clip
 processor = CLIPProcessor.from_pretrained(checkpoint)
 model = CLIPModel.from_pretrained(checkpoint).to(device)
 model.eval()
-print(type(model).__name__, f"{count(model):,} parameters")
+print(type(model).__name__, f"{count_parameters(model):,} parameters")
 if not using_pretrained:  # the reloaded checkpoint must be exactly the model we trained
     probe = ["a small red circle on the left"]
     torch.testing.assert_close(

@@ -42,10 +42,7 @@
 # %%
 import copy
 import math
-import os
 import time
-
-os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -66,7 +63,7 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
-from nlpcourse import bias, distill, efficient, fewshot
+from nlpcourse import bias, distill, efficient, fewshot, optim
 from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.embeddings import encode
 from nlpcourse.hf_data import make_loader, tokenize_dataset
@@ -478,14 +475,16 @@ for name, model in models.items():
         }
     )
 print(f"{len(eval_labels)} held-out rows; teacher: {teacher_source}")
+accuracy_se = math.sqrt(0.25 / len(eval_labels))  # the largest binomial standard error, p = 0.5
+print(f"standard error of one accuracy on {len(eval_labels)} rows: at most {accuracy_se:.3f}")
 pd.DataFrame(table_rows).set_index("model")
 
 # %% [markdown]
 # What to read in this table: the speed-up comes from the depth (the layers do nearly all the
 # work per token), the parameter saving is smaller (the embedding table stays), and the
 # accuracy gap between the two students is what the teacher's soft targets bought on this
-# budget. With a single seed and a few hundred evaluation rows a difference of a point or two
-# is within noise. Two reasons such a small run can show little or no gain: the teacher was
+# budget. With a single seed, an accuracy measured on this many rows carries the standard error
+# printed above; a gap between the two students smaller than about twice that is noise. Two reasons such a small run can show little or no gain: the teacher was
 # fine-tuned on the training part these rows come from, and on text it was trained on a
 # teacher's outputs tend to be confident, close to the one-hot labels, with little dark
 # knowledge left to pass on; and DistilBERT's gains came from distilling over a whole
@@ -665,12 +664,8 @@ fs_eval_loader = make_loader(tok_eval.select(fs_eval_rows), tokenizer, batch_siz
 def finetune_run(indices, seed):
     seed_everything(seed)
     model = fewshot.MeanPoolClassifier(copy.deepcopy(encoder), num_labels=len(class_names))
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": model.encoder.parameters(), "lr": cfg.finetune_body_lr},
-            {"params": model.head.parameters(), "lr": cfg.finetune_head_lr},
-        ]
-    )
+    groups = optim.param_groups(model, cfg.finetune_body_lr, cfg.finetune_head_lr, head=("head",))
+    optimizer = torch.optim.AdamW(groups)
     examples = tok_pool.select(indices)
     loader = fewshot.fixed_steps_loader(
         examples, tokenizer, cfg.finetune_batch_size, cfg.finetune_steps, seed
@@ -868,6 +863,7 @@ k_cost = 16 if 16 in cfg.shots else cfg.shots[-1]
 
 
 def probe_mean(pool_x, eval_x):
+    """Mean k_cost-shot probe accuracy over the seeds, on the same samples as the curve."""
     runs = []
     for seed in seeds:  # the same samples as in the learning curve
         i = fewshot.sample_k_per_class(pool_labels, k_cost, seed)
@@ -888,7 +884,7 @@ cost = pd.DataFrame(
             float((zero_shot_debiased == eval_labels).mean()),
         ],
         f"probe, k={k_cost} (mean of {len(seeds)} seeds)": [
-            probe_mean(pool_emb, eval_emb),
+            probe_curve[k_cost][0],  # the learning curve's mean: these runs, already done
             probe_mean(pool_debiased, eval_debiased),
         ],
     },

@@ -1,6 +1,7 @@
 """Build and check the course notebooks from their paired percent-format scripts.
 
     python scripts/notebooks.py build [NN]   execute notebooks/NN_*.py and write NN_*.ipynb
+                                             (and build/executed/NN_*.ipynb with all outputs)
     python scripts/notebooks.py check        pairs in sync, outputs stripped except kept cells
     python scripts/notebooks.py strip        strip the committed notebooks again (no execution)
 
@@ -68,6 +69,9 @@ def build(script: Path) -> float:
     )
     client.execute()
     elapsed = time.perf_counter() - start
+    executed = ROOT / "build" / "executed" / f"{script.stem}.ipynb"  # with every output, to look at
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, executed)
     target = script.with_suffix(".ipynb")
     nbformat.write(strip(nb), target)
     jupytext.write(jupytext.read(target), script, fmt="py:percent")

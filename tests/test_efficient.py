@@ -148,3 +148,13 @@ def test_compare_forward_seconds_times_every_model():
         compare_forward_seconds({}, inputs)
     with pytest.raises(ValueError, match="repeats"):
         compare_forward_seconds(models, inputs, repeats=0)
+
+
+def test_median_seconds_calls_warmup_plus_repeats():
+    from nlpcourse.efficient import median_seconds
+
+    calls = []
+    seconds = median_seconds(lambda: calls.append(1), repeats=5, warmup=2)
+    assert len(calls) == 7 and seconds >= 0
+    with pytest.raises(ValueError, match="repeats"):
+        median_seconds(lambda: None, repeats=0)

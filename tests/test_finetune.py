@@ -100,3 +100,13 @@ def test_bad_inputs_raise_clear_errors(tokenized):
         )
     with pytest.raises(ValueError, match="no batches"):
         evaluate(model, [])
+
+
+def test_make_loader_takes_a_sampler_or_shuffle_not_both(tokenized):
+    from torch.utils.data import SequentialSampler
+
+    tokenizer = tiny_tokenizer()
+    picked = list(make_loader(tokenized, tokenizer, 8, sampler=SequentialSampler(range(16))))
+    assert [len(batch["labels"]) for batch in picked] == [8, 8]
+    with pytest.raises(ValueError, match="not both"):
+        make_loader(tokenized, tokenizer, 8, shuffle=True, sampler=SequentialSampler(range(16)))
