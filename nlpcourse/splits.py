@@ -1,4 +1,4 @@
-"""Seeded, stratified train/held-out splits of a labelled ``datasets.Dataset``."""
+"""Seeded, stratified splits of a labelled ``datasets.Dataset``: train / validation / test."""
 
 from __future__ import annotations
 
@@ -63,3 +63,41 @@ def ag_news_splits(use_official_train: bool, test_size: float, seed: int) -> Dat
     if use_official_train:
         return load_ag_news(["train", "test"])
     return stratified_split(load_ag_news(["test"])["test"], test_size, seed)
+
+
+def three_way_split(
+    parts: DatasetDict, val_size: float | int, seed: int, label_column: str = "label"
+) -> DatasetDict:
+    """``train``, ``validation`` and ``test``: validation carved from ``parts["train"]``.
+
+    ``parts`` holds ``train`` and ``test`` (from :func:`stratified_split` or the official
+    splits); ``val_size`` is a fraction of the training rows or a row count. The carve is
+    stratified and seeded, so the same call gives the same rows. Every choice in the course
+    (variant, learning rate, epoch, prompt) is made on ``validation``; ``test`` is scored once.
+    """
+    for name in ("train", "test"):
+        if name not in parts or len(parts[name]) == 0:
+            raise ValueError(f"The {name!r} part is missing or empty: nothing to split.")
+    train = parts["train"]
+    fraction = val_size / len(train) if isinstance(val_size, int) else val_size
+    if not 0 < fraction < 1:
+        raise ValueError(
+            f"val_size={val_size} leaves no training or no validation rows "
+            f"out of {len(train)}: use a fraction in (0, 1) or a count below {len(train)}."
+        )
+    carved = stratified_split(train, fraction, seed, label_column=label_column)
+    return DatasetDict(
+        {"train": carved["train"], "validation": carved["test"], "test": parts["test"]}
+    )
+
+
+def ag_news_three_way(
+    use_official_train: bool, test_size: float, val_size: float | int, seed: int
+) -> DatasetDict:
+    """AG News as ``train`` / ``validation`` / ``test``, made the same way by 05, 06, 08 and 09.
+
+    ``test`` is the held-out ``test_size`` share of the official test split in ``quick`` and
+    the official test split in ``full``; ``validation`` is carved from what remains for
+    training (see :func:`three_way_split`).
+    """
+    return three_way_split(ag_news_splits(use_official_train, test_size, seed), val_size, seed)

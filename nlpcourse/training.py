@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,16 +28,32 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 @dataclass
 class History:
-    """What ``fit`` measured, epoch by epoch (like Keras's ``History.history``)."""
+    """What ``fit`` measured, epoch by epoch (like Keras's ``History.history``) and step by step.
+
+    ``steps`` has one entry per optimizer step: ``step`` (1-based), ``epoch`` (fractional,
+    e.g. 0.25 a quarter into the first epoch), ``loss`` (mean over the step's micro-batches),
+    ``lr`` (one learning rate per parameter group, before the scheduler moves it) and
+    ``grad_norm`` (the global L2 norm of the gradient before clipping).
+    """
 
     history: dict[str, list[float]] = field(default_factory=dict)
     best_epoch: int | None = None  # 0-based epoch whose weights the model holds at the end
     stopped_early: bool = False
+    steps: list[dict[str, Any]] = field(default_factory=list)
 
     def log(self, **values: float) -> None:
         """Append one epoch's values."""
         for key, value in values.items():
             self.history.setdefault(key, []).append(float(value))
+
+    def step_values(self, key: str, group: int = 0) -> tuple[list[float], list[float]]:
+        """``(epochs, values)`` of one per-step quantity (``lr`` picks parameter ``group``)."""
+        if not self.steps:
+            raise ValueError("No steps were logged: was this History filled by fit()?")
+        if key not in self.steps[0]:
+            raise ValueError(f"Steps log {sorted(self.steps[0])}, not {key!r}.")
+        values = [row[key][group] if key == "lr" else row[key] for row in self.steps]
+        return [row["epoch"] for row in self.steps], values
 
     @property
     def epochs(self) -> int:
@@ -233,6 +249,7 @@ def fit(
             mininterval=0.5,
         )
         optimizer.zero_grad(set_to_none=True)
+        window_loss, window_seen = 0.0, 0
         for step, batch in enumerate(bar):
             window_start = step - step % accumulation_steps
             window = min(accumulation_steps, n_batches - window_start)
@@ -241,16 +258,29 @@ def fit(
                 logits = logits_of(model(*args, **kwargs))
             loss = loss_fn(logits.float(), labels)
             scaler.scale(loss / window).backward()
+            size = _batch_size(labels)
+            window_loss += loss.item() * size
+            window_seen += size
             if step + 1 == window_start + window:  # the window is complete: one update
-                if grad_clip is not None:
-                    scaler.unscale_(optimizer)
-                    nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+                scaler.unscale_(optimizer)  # true gradients (a no-op without a scaler)
+                grad_norm = nn.utils.clip_grad_norm_(
+                    model.parameters(), grad_clip if grad_clip is not None else math.inf
+                )
+                history.steps.append(
+                    {
+                        "step": len(history.steps) + 1,
+                        "epoch": epoch + (step + 1) / n_batches,
+                        "loss": window_loss / window_seen,
+                        "lr": [group["lr"] for group in optimizer.param_groups],
+                        "grad_norm": float(grad_norm),
+                    }
+                )
+                window_loss, window_seen = 0.0, 0
                 scaler.step(optimizer)
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)
                 if scheduler is not None:
                     scheduler.step()
-            size = _batch_size(labels)
             total_loss += loss.item() * size
             seen += size
             classification = is_classification(labels)
@@ -316,5 +346,44 @@ def plot_history(history: History | Mapping[str, list[float]], metrics: Iterable
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.grid(alpha=0.3)
         ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_runs(
+    runs: Mapping[str, History],
+    keys: Sequence[str] = ("loss", "lr"),
+    smooth: int = 1,
+    logy: Sequence[str] = (),
+):
+    """Overlay several runs' per-step curves: one panel per key, one line per run.
+
+    ``smooth`` > 1 draws a running mean over that many steps (the raw curve faintly behind).
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if not runs:
+        raise ValueError("No runs to plot: pass {name: History}.")
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.8 * len(keys), 3.3), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        for name, history in runs.items():
+            x, y = history.step_values(key)
+            if smooth > 1 and len(y) >= smooth:
+                line = ax.plot(x, y, alpha=0.25)[0]
+                kernel = np.ones(smooth) / smooth
+                ax.plot(
+                    x[smooth - 1 :],
+                    np.convolve(y, kernel, "valid"),
+                    color=line.get_color(),
+                    label=name,
+                )
+            else:
+                ax.plot(x, y, label=name)
+        ax.set(title=key, xlabel="epoch")
+        if key in logy:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -4,7 +4,15 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from nlpcourse.config import seed_everything
-from nlpcourse.training import History, evaluate, fit, plot_history, predict, split_batch
+from nlpcourse.training import (
+    History,
+    evaluate,
+    fit,
+    plot_history,
+    plot_runs,
+    predict,
+    split_batch,
+)
 
 
 def separable(n=256, seed=0):
@@ -241,3 +249,59 @@ def test_predict_accepts_dict_batches_without_labels():
     assert predict(model, batches).shape == (7, 2)
     args, kwargs, labels = split_batch(batches[0], require_labels=False)
     assert args == () and labels is None and set(kwargs) == {"features"}
+
+
+def test_fit_logs_every_optimizer_step():
+    seed_everything(0)
+    model = nn.Linear(2, 2)
+    x, y = separable(40, 0).tensors
+    batches = [(x[i : i + 8], y[i : i + 8]) for i in range(0, 40, 8)]  # 5 micro-batches
+    optimizer = torch.optim.SGD(model.parameters(), 0.5)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 / (1 + step))
+    history = fit(
+        model,
+        batches,
+        epochs=2,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        accumulation_steps=2,
+        grad_clip=0.1,
+        progress=False,
+    )
+    assert len(history.steps) == 6  # windows of 2, 2, 1 per epoch
+    assert [row["step"] for row in history.steps] == [1, 2, 3, 4, 5, 6]
+    assert [row["epoch"] for row in history.steps] == [0.4, 0.8, 1.0, 1.4, 1.8, 2.0]
+    _, lrs = history.step_values("lr")
+    assert lrs == pytest.approx([0.5 / (1 + k) for k in range(6)])
+    assert all(row["grad_norm"] > 0 for row in history.steps)  # measured before clipping to 0.1
+    # the per-step losses of one epoch average (weighted by rows) to the epoch's loss
+    first = history.steps[:3]
+    weighted = (first[0]["loss"] * 16 + first[1]["loss"] * 16 + first[2]["loss"] * 8) / 40
+    assert weighted == pytest.approx(history.history["loss"][0])
+
+
+def test_step_values_explains_a_missing_key():
+    with pytest.raises(ValueError, match="No steps"):
+        History().step_values("loss")
+    history = History(steps=[{"step": 1, "epoch": 1.0, "loss": 0.5}])
+    with pytest.raises(ValueError, match="not 'accuracy'"):
+        history.step_values("accuracy")
+
+
+def test_plot_runs_draws_one_line_per_run():
+    runs = {}
+    for name, lr in (("fast", 0.5), ("slow", 0.05)):
+        seed_everything(0)
+        model = nn.Linear(2, 2)
+        runs[name] = fit(
+            model,
+            loaders()[0],
+            epochs=1,
+            optimizer=torch.optim.SGD(model.parameters(), lr),
+            progress=False,
+        )
+    fig = plot_runs(runs, keys=("loss", "lr", "grad_norm"), smooth=3)
+    assert len(fig.axes) == 3
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["fast", "slow"]
+    with pytest.raises(ValueError, match="No runs"):
+        plot_runs({})

@@ -1,0 +1,91 @@
+"""Uncertainty for comparisons: mean ± sd over seeds, bootstrap intervals over evaluation rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with a (low, high) interval at ``level`` (e.g. 0.95)."""
+
+    estimate: float
+    low: float
+    high: float
+    level: float = 0.95
+
+    def excludes_zero(self) -> bool:
+        """True when the whole interval lies on one side of zero (a measurable difference)."""
+        return self.low > 0 or self.high < 0
+
+    def __str__(self) -> str:
+        return f"{self.estimate:+.4f} [{self.low:+.4f}, {self.high:+.4f}]"
+
+
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1; 0.0 for a single value)."""
+    array = np.asarray(values, dtype=float)
+    if array.size == 0:
+        raise ValueError("mean_sd needs at least one value.")
+    return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else 0.0
+
+
+def format_mean_sd(values: Sequence[float], digits: int = 4) -> str:
+    """``"0.8123 ± 0.0041 (n=3)"``: how the course prints a result over seeds."""
+    mean, sd = mean_sd(values)
+    return f"{mean:.{digits}f} ± {sd:.{digits}f} (n={len(values)})"
+
+
+def _correct(y_true: Any, y_pred: Any) -> np.ndarray:
+    true, pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
+    if true.shape != pred.shape:
+        raise ValueError(f"{true.size} labels but {pred.size} predictions.")
+    if true.size == 0:
+        raise ValueError("No rows to evaluate: the labels are empty.")
+    return (true == pred).astype(float)
+
+
+def _interval(estimate: float, samples: np.ndarray, level: float) -> Interval:
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(samples, [tail, 100 - tail])
+    return Interval(float(estimate), float(low), float(high), level)
+
+
+def bootstrap_accuracy(
+    y_true: Any, y_pred: Any, n_boot: int = 2_000, level: float = 0.95, seed: int = 0
+) -> Interval:
+    """Accuracy with a percentile bootstrap interval over the evaluation rows."""
+    correct = _correct(y_true, y_pred)
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, correct.size, size=(n_boot, correct.size))
+    return _interval(correct.mean(), correct[rows].mean(axis=1), level)
+
+
+def paired_bootstrap(
+    y_true: Any,
+    pred_a: Any,
+    pred_b: Any,
+    n_boot: int = 2_000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """Accuracy of A minus accuracy of B, with a paired bootstrap interval over the rows.
+
+    Both models are scored on the same resampled rows, so row difficulty cancels out. The
+    interval covers the evaluation sample only, not seed-to-seed variation of training.
+    """
+    diff = _correct(y_true, pred_a) - _correct(y_true, pred_b)
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, diff.size, size=(n_boot, diff.size))
+    return _interval(diff.mean(), diff[rows].mean(axis=1), level)
+
+
+def paired_seed_difference(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+    """Mean and sd of ``a[i] - b[i]`` over seeds run in pairs (same seed, same data order)."""
+    if len(a) != len(b):
+        raise ValueError(f"Paired runs need equal counts, got {len(a)} and {len(b)}.")
+    return mean_sd([x - y for x, y in zip(a, b, strict=True)])
