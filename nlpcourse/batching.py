@@ -252,10 +252,18 @@ def text_loader(
 
 
 def sst2_subset(profile: Profile | None = None, seed: int | None = None) -> DatasetDict:
-    """SST-2 ``train`` (the profile's seeded random subset) and the full ``validation`` split."""
+    """SST-2 as ``train`` / ``validation`` / ``test`` for notebooks 01, 02 and 04.
+
+    ``train`` is the profile's seeded subset of the 67,349 training *phrases*. Those phrases are
+    cut from about 7,000 sentences, so a validation part carved from them would share sentences
+    with training; instead the 872 official validation *sentences* (the labelled test split is
+    not public) are divided, stratified and seeded, into ``validation`` (every choice, early
+    stopping included) and ``test`` (scored once, at the end).
+    """
     from datasets import DatasetDict
 
     from nlpcourse.data import load_sst2
+    from nlpcourse.splits import stratified_split
 
     profile = profile or get_profile()
     seed = profile.seed if seed is None else seed
@@ -266,7 +274,8 @@ def sst2_subset(profile: Profile | None = None, seed: int | None = None) -> Data
         if not 0 < size <= len(train):
             raise ValueError(f"train_size must be in 1..{len(train)}, got {size}.")
         train = train.shuffle(seed=seed).select(range(size))
-    return DatasetDict({"train": train, "validation": data["validation"]})
+    held_out = stratified_split(data["validation"], profile.bilstm.test_share, seed)
+    return DatasetDict({"train": train, "validation": held_out["train"], "test": held_out["test"]})
 
 
 @dataclass
@@ -276,10 +285,13 @@ class TextLoaders:
     vocab: Vocabulary
     train_loader: DataLoader
     val_loader: DataLoader
+    test_loader: DataLoader
     train_set: EncodedDataset
     val_set: EncodedDataset
+    test_set: EncodedDataset
     train_texts: list[str]
     val_texts: list[str]
+    test_texts: list[str]
 
 
 def sst2_loaders(
@@ -295,24 +307,22 @@ def sst2_loaders(
 
     Sizes come from ``profile.bilstm`` (train subset, vocabulary size, ``max_len``, batch size).
     The vocabulary is built on the training subset unless one is given. The training loader
-    shuffles with ``padding`` (``bucket`` by default); the validation loader keeps the split's
-    order (so ``predict`` lines up with the labels) with dynamic padding, or fixed padding when
-    ``padding="fixed"``.
+    shuffles with ``padding`` (``bucket`` by default); the validation and test loaders (see
+    :func:`sst2_subset`) keep their order (so ``predict`` lines up with the labels) with dynamic
+    padding, or fixed padding when ``padding="fixed"``.
     """
     profile = profile or get_profile()
     config = profile.bilstm
     seed = profile.seed if seed is None else seed
     batch_size = batch_size or config.batch_size
     data = sst2_subset(profile, seed)
-    train, val = data["train"][:], data["validation"][:]  # columns as lists (fast)
+    train = data["train"][:]  # columns as lists (fast)
     train_tokens = tokenize_all(train["text"], tokenize)
     if vocab is None:
         vocab = Vocabulary.build(train_tokens, max_size=config.vocab_size, min_freq=1)
     num_classes = data["train"].features["label"].num_classes
     train_ids = encode_tokens(train_tokens, vocab, config.max_len)
     train_set = EncodedDataset(train_ids, train["label"], num_classes)
-    val_ids = numericalize(val["text"], vocab, tokenize, config.max_len)
-    val_set = EncodedDataset(val_ids, val["label"], num_classes)
     fixed = config.max_len if padding == "fixed" else None
     train_loader = text_loader(
         train_set,
@@ -323,13 +333,29 @@ def sst2_loaders(
         pad_id=vocab.pad_id,
         fixed_len=fixed,
     )
-    val_loader = text_loader(
-        val_set,
-        batch_size,
-        "fixed" if padding == "fixed" else "dynamic",
-        pad_id=vocab.pad_id,
-        fixed_len=fixed,
-    )
+    held_out = {}  # validation and test keep their order, so predict() lines up with labels
+    for part in ("validation", "test"):
+        rows = data[part][:]
+        ids = numericalize(rows["text"], vocab, tokenize, config.max_len)
+        encoded = EncodedDataset(ids, rows["label"], num_classes)
+        loader = text_loader(
+            encoded,
+            batch_size,
+            "fixed" if padding == "fixed" else "dynamic",
+            pad_id=vocab.pad_id,
+            fixed_len=fixed,
+        )
+        held_out[part] = (loader, encoded, rows["text"])
+    (val_loader, val_set, val_texts), (test_loader, test_set, test_texts) = held_out.values()
     return TextLoaders(
-        vocab, train_loader, val_loader, train_set, val_set, train["text"], val["text"]
+        vocab,
+        train_loader,
+        val_loader,
+        test_loader,
+        train_set,
+        val_set,
+        test_set,
+        train["text"],
+        val_texts,
+        test_texts,
     )

@@ -25,6 +25,7 @@ class BiLSTMConfig:
     """Sizes for notebooks 01-02 (SST-2 with a BiLSTM)."""
 
     train_size: int | None  # rows of the SST-2 train split used (None = all 67,349)
+    test_share: float = 0.5  # of the 872 validation sentences kept as the test part (436)
     vocab_size: int = 10_000  # the article's Embedding(10000, 64)
     embed_dim: int = 64
     hidden_size: int = 64

@@ -37,7 +37,10 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         tmp_path / "sst2" / "train.csv.gz",
         'label,sentence\n0,a dull movie \n1,a wonderful film \n1,"great, truly "\n',
     )
-    write_csv(tmp_path / "sst2" / "validation.csv.gz", "label,sentence\n1,fine \n0,bad \n")
+    write_csv(
+        tmp_path / "sst2" / "validation.csv.gz",
+        "label,sentence\n1,fine \n0,bad \n1,good \n0,awful \n",
+    )
     write_csv(
         tmp_path / "ag_news" / "test.csv.gz",
         "label,label_name,title,description\n"

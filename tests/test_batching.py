@@ -162,17 +162,19 @@ def test_sst2_loaders_on_the_fixture_data(data_dir):
     )
     data = sst2_loaders(profile)
     assert data.vocab.itos[:2] == ["<pad>", "<unk>"]
-    assert len(data.train_set) == 2 and len(data.val_set) == 2
+    assert (len(data.train_set), len(data.val_set), len(data.test_set)) == (2, 2, 2)
     ids, lengths, labels = next(iter(data.val_loader))
-    assert ids.shape == (2, 1) and lengths.tolist() == [1, 1] and labels.tolist() == [1, 0]
+    assert ids.shape == (2, 1) and lengths.tolist() == [1, 1] and sorted(labels.tolist()) == [0, 1]
+    assert not set(data.val_texts) & set(data.test_texts)  # validation and test are disjoint
     again = sst2_loaders(profile)
     assert again.train_texts == data.train_texts  # the same seeded subset every time
+    assert again.test_texts == data.test_texts
 
 
 @needs_real_data
 def test_sst2_loaders_real_subset_sizes():
     profile = get_profile("quick")
     data = sst2_loaders(profile)
-    assert len(data.val_set) == 872
+    assert (len(data.val_set), len(data.test_set)) == (436, 436)
     assert len(data.train_set) == (profile.bilstm.train_size or 67_349)
     assert len(data.vocab) == profile.bilstm.vocab_size

@@ -21,7 +21,7 @@ def test_sst2_local_columns_and_labels(data_dir):
     assert isinstance(sst2["train"].features["label"], ClassLabel)
     assert sst2["train"].features["label"].names == ["negative", "positive"]
     assert sst2["train"]["text"] == ["a dull movie", "a wonderful film", "great, truly"]
-    assert sst2["validation"]["label"] == [1, 0]
+    assert sst2["validation"]["label"] == [1, 0, 1, 0]
 
 
 def test_ag_news_local_cleaning_and_zero_based_labels(data_dir):
