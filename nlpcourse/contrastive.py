@@ -1,4 +1,4 @@
-"""The CLIP (symmetric InfoNCE) loss over a batch of image and text embeddings.
+"""The CLIP (symmetric InfoNCE) loss, its multi-positive form, caption-distinct batches.
 
 Row ``i`` of the image embeddings and row ``i`` of the text embeddings describe the same pair.
 The loss scores every image against every caption in the batch (cosine similarity divided by
@@ -8,9 +8,13 @@ a temperature) and asks each image to pick its own caption, and each caption its
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Iterator, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Sampler
 
 
 def _check_temperature(temperature: float | torch.Tensor) -> None:
@@ -93,3 +97,179 @@ def retrieval_accuracy(logits_per_image: torch.Tensor) -> tuple[float, float]:
     image_to_text = (logits_per_image.argmax(dim=1) == targets).float().mean().item()
     text_to_image = (logits_per_image.argmax(dim=0) == targets).float().mean().item()
     return image_to_text, text_to_image
+
+
+# --- In-batch false negatives: rows that share a caption --------------------------------------
+
+
+def positive_mask(captions: Sequence[Hashable]) -> torch.Tensor:
+    """(N, N) bool: entry (i, j) is True when rows i and j carry the same caption."""
+    if len(captions) == 0:
+        raise ValueError("The batch is empty: give at least one caption.")
+    ids: dict[Hashable, int] = {}
+    codes = torch.tensor([ids.setdefault(caption, len(ids)) for caption in captions])  # (N,)
+    return codes.unsqueeze(0) == codes.unsqueeze(1)  # (N, N), diagonal always True
+
+
+def false_negative_share(captions: Sequence[Hashable]) -> float:
+    """Share of the batch's rows whose caption another row shares (their false negatives)."""
+    mask = positive_mask(captions)  # (N, N)
+    return (mask.sum(dim=1) > 1).float().mean().item()
+
+
+def false_negative_pair_share(captions: Sequence[Hashable]) -> float:
+    """Share of the N·(N-1) off-diagonal "negatives" that in fact pair matching captions."""
+    n = len(captions)
+    if n < 2:
+        return 0.0
+    mask = positive_mask(captions)  # (N, N)
+    return ((mask.sum() - n) / (n * (n - 1))).item()
+
+
+def clip_loss_floor(captions: Sequence[Hashable]) -> float:
+    """The lowest CLIP loss a batch can reach when each caption has one embedding: mean ln m.
+
+    A caption shared by ``m`` rows gives ``m`` identical columns (and rows) of logits, so the
+    right one can get at most probability ``1/m``, whatever the model; distinct captions give 0.
+    """
+    counts = positive_mask(captions).sum(dim=1).double()  # (N,) rows with the same caption
+    return counts.log().mean().item()
+
+
+def multi_positive_loss_from_logits(
+    logits_per_image: torch.Tensor, captions: Sequence[Hashable]
+) -> torch.Tensor:
+    """Symmetric InfoNCE in which every row with the same caption counts as a positive.
+
+    Each image's loss is ``-log`` of the softmax mass on *all* captions equal to its own
+    (MIL-NCE, Miech et al. 2020), and likewise for each caption over the images; with distinct
+    captions this is :func:`clip_loss_from_logits` exactly, and its floor is 0 either way.
+    """
+    if logits_per_image.ndim != 2 or logits_per_image.shape[0] != logits_per_image.shape[1]:
+        raise ValueError(
+            f"logits_per_image must be a square (N, N) matrix, got {tuple(logits_per_image.shape)}."
+        )
+    if len(captions) != logits_per_image.shape[0]:
+        raise ValueError(
+            f"{len(captions)} captions for a {logits_per_image.shape[0]}-row batch: "
+            "give one caption per row."
+        )
+    positives = positive_mask(captions).to(logits_per_image.device)  # (N, N)
+    masked = logits_per_image.masked_fill(~positives, float("-inf"))  # (N, N) positives only
+    image_to_text = logits_per_image.logsumexp(dim=1) - masked.logsumexp(dim=1)  # (N,)
+    text_to_image = logits_per_image.logsumexp(dim=0) - masked.logsumexp(dim=0)  # (N,)
+    return (image_to_text.mean() + text_to_image.mean()) / 2
+
+
+def multi_positive_clip_loss(
+    image_embeds: torch.Tensor,
+    text_embeds: torch.Tensor,
+    captions: Sequence[Hashable],
+    temperature: float | torch.Tensor = 0.07,
+) -> torch.Tensor:
+    """:func:`multi_positive_loss_from_logits` on cosine similarities / ``temperature``."""
+    logits = similarity_logits(image_embeds, text_embeds, temperature)  # (N, N)
+    return multi_positive_loss_from_logits(logits, captions)
+
+
+def distinct_caption_batches(
+    captions: Sequence[Hashable],
+    batch_size: int,
+    generator: torch.Generator | None = None,
+    drop_last: bool = True,
+) -> list[torch.Tensor]:
+    """One epoch of shuffled index batches in which no caption appears twice.
+
+    Rows are visited in a random order and each goes into the first open batch that lacks its
+    caption; full batches are kept, in a shuffled order. With ``drop_last`` the incomplete
+    batches left at the end are dropped (a few rows per epoch, different rows each epoch).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    if len(captions) == 0:
+        raise ValueError("No captions: the dataset is empty.")
+    distinct = len(set(captions))
+    if distinct < batch_size:
+        raise ValueError(
+            f"Only {distinct} distinct captions: a batch of {batch_size} cannot avoid repeats. "
+            "Lower batch_size."
+        )
+    order = torch.randperm(len(captions), generator=generator).tolist()
+    open_batches: list[tuple[list[int], set[Hashable]]] = []
+    full: list[list[int]] = []
+    for index in order:
+        caption = captions[index]
+        for rows, seen in open_batches:
+            if caption not in seen:
+                rows.append(index)
+                seen.add(caption)
+                break
+        else:
+            open_batches.append(([index], {caption}))
+            rows = open_batches[-1][0]
+        if len(rows) == batch_size:
+            full.append(rows)
+            open_batches = [batch for batch in open_batches if batch[0] is not rows]
+    if not drop_last:
+        full.extend(rows for rows, _ in open_batches)
+    shuffle = torch.randperm(len(full), generator=generator).tolist()
+    return [torch.tensor(full[i]) for i in shuffle]
+
+
+class DistinctCaptionBatchSampler(Sampler[list[int]]):
+    """A ``batch_sampler`` for ``DataLoader`` whose batches never repeat a caption.
+
+    Every pass (epoch) draws a new order from the seeded generator; see
+    :func:`distinct_caption_batches`.
+    """
+
+    def __init__(
+        self, captions: Sequence[Hashable], batch_size: int, seed: int = 0, drop_last: bool = True
+    ):
+        self.captions = list(captions)
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.generator = torch.Generator().manual_seed(seed)
+        self._next = distinct_caption_batches(self.captions, batch_size, self.generator, drop_last)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches, self._next = (
+            self._next,
+            distinct_caption_batches(
+                self.captions, self.batch_size, self.generator, self.drop_last
+            ),
+        )
+        return iter([batch.tolist() for batch in batches])
+
+    def __len__(self) -> int:
+        return len(self._next)
+
+
+# --- AdamW for a CLIP: no weight decay on the temperature, norms, biases ----------------------
+
+
+def clip_param_groups(model: nn.Module, lr: float, weight_decay: float) -> list[dict[str, Any]]:
+    """Two AdamW groups: weight matrices decay; ``logit_scale``, norms, biases and vectors don't.
+
+    Decaying ``logit_scale`` would pull the learned temperature towards τ = 1; decaying
+    LayerNorm gains and biases pulls them towards 0 for no benefit (notebook 05). Any other
+    parameter with fewer than two dimensions (CLIP's ``class_embedding``) is left undecayed too,
+    as in OpenCLIP. Frozen parameters are left out. Groups are named for ``describe_groups``.
+    """
+    from nlpcourse.optim import no_decay_names
+
+    if lr <= 0 or weight_decay < 0:
+        raise ValueError(f"need lr > 0 and weight_decay >= 0, got {lr} and {weight_decay}.")
+    skip = no_decay_names(model)
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        undecayed = name in skip or parameter.ndim < 2 or name.endswith("logit_scale")
+        (no_decay if undecayed else decay).append(parameter)
+    if not decay and not no_decay:
+        raise ValueError("The model has no trainable parameters (all are frozen).")
+    return [
+        {"name": "decay", "params": decay, "lr": lr, "weight_decay": weight_decay},
+        {"name": "no_decay", "params": no_decay, "lr": lr, "weight_decay": 0.0},
+    ]

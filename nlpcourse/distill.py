@@ -48,10 +48,65 @@ def distillation_loss(
             f"teacher logits {tuple(teacher_logits.shape)} and student logits "
             f"{tuple(student_logits.shape)} must have the same shape (same classes, same batch)."
         )
+    soft = soft_target_loss(student_logits, teacher_logits, temperature)
+    return alpha * soft + (1.0 - alpha) * hard
+
+
+def soft_target_loss(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 2.0
+) -> torch.Tensor:
+    """``T² · KL(teacher_T ‖ student_T)`` in its numerically safe form, averaged over rows.
+
+    Both sides stay in log space (``log_softmax`` and ``kl_div(..., log_target=True)``): a
+    peaked teacher whose softmax underflows to exact zeros would make ``softmax(...).log()``
+    give ``-inf`` and ``0 · -inf = NaN``; here every term stays finite. The teacher is detached.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}.")
+    if teacher_logits.shape != student_logits.shape or student_logits.ndim != 2:
+        raise ValueError(
+            f"teacher logits {tuple(teacher_logits.shape)} and student logits "
+            f"{tuple(student_logits.shape)} must both be (batch, classes)."
+        )
     log_p_student = F.log_softmax(student_logits / temperature, dim=-1)  # (B, C)
     log_p_teacher = F.log_softmax(teacher_logits.detach() / temperature, dim=-1)  # (B, C)
-    soft = F.kl_div(log_p_student, log_p_teacher, reduction="batchmean", log_target=True)
-    return alpha * temperature**2 * soft + (1.0 - alpha) * hard
+    kl = F.kl_div(log_p_student, log_p_teacher, reduction="batchmean", log_target=True)  # ()
+    return temperature**2 * kl
+
+
+def soft_targets(logits: torch.Tensor, temperatures: Sequence[float]) -> torch.Tensor:
+    """The softmax of ``logits`` (classes,) at each temperature: (len(temperatures), classes)."""
+    if logits.ndim != 1:
+        raise ValueError(f"give one row of logits (classes,), got shape {tuple(logits.shape)}.")
+    if not temperatures or min(temperatures) <= 0:
+        raise ValueError(f"temperatures must be positive numbers, got {list(temperatures)}.")
+    return torch.stack([F.softmax(logits.float() / t, dim=-1) for t in temperatures])
+
+
+def plot_soft_targets(
+    logits: torch.Tensor,
+    class_names: Sequence[str],
+    temperatures: Sequence[float] = (1, 2, 5, 10),
+    ax: Any = None,
+) -> Any:
+    """Bars of the teacher's class probabilities at several temperatures, side by side."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    probs = soft_targets(torch.as_tensor(logits).detach().cpu(), temperatures).numpy()
+    if probs.shape[1] != len(class_names):
+        raise ValueError(f"{probs.shape[1]} logits but {len(class_names)} class names.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.2))
+    width = 0.8 / len(temperatures)
+    x = np.arange(len(class_names))
+    for i, (t, row) in enumerate(zip(temperatures, probs, strict=True)):
+        ax.bar(x + (i - (len(temperatures) - 1) / 2) * width, row, width, label=f"T = {t:g}")
+    ax.set(xticks=x, xticklabels=list(class_names), ylabel="probability", ylim=(0, 1))
+    ax.set_title("teacher's soft targets: higher T shows the wrong classes' shares")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return ax
 
 
 def student_layer_ids(teacher_layers: int, student_layers: int) -> list[int]:
@@ -65,17 +120,25 @@ def student_layer_ids(teacher_layers: int, student_layers: int) -> list[int]:
     return [int(i * step) for i in range(student_layers)]
 
 
-def make_student(teacher: nn.Module, layer_ids: Sequence[int]) -> nn.Module:
+def every_other_layer(teacher_layers: int) -> list[int]:
+    """DistilBERT's choice: teacher layers 0, 2, 4, … (12 → 6 layers, 6 → 3)."""
+    if teacher_layers < 1:
+        raise ValueError(f"the teacher needs at least one layer, got {teacher_layers}.")
+    return list(range(0, teacher_layers, 2))
+
+
+def make_student(teacher: nn.Module, layer_ids: Sequence[int] | None = None) -> nn.Module:
     """A shallower copy of a BERT-family ``teacher``: its embeddings, head and the given layers.
 
-    Student layer ``j`` starts as teacher layer ``layer_ids[j]``; every other weight
-    (embeddings, pooler, classifier) is copied as is. The teacher is not modified.
+    Student layer ``j`` starts as teacher layer ``layer_ids[j]`` (default: every other layer,
+    as DistilBERT); every other weight (embeddings, pooler, classifier) is copied as is. The
+    teacher is not modified.
     """
     config = getattr(teacher, "config", None)
     depth = getattr(config, "num_hidden_layers", None)
     if depth is None:
         raise ValueError("make_student needs a transformers model with config.num_hidden_layers.")
-    ids = list(layer_ids)
+    ids = every_other_layer(depth) if layer_ids is None else list(layer_ids)
     if not ids or len(set(ids)) != len(ids) or not all(0 <= i < depth for i in ids):
         raise ValueError(f"layer_ids must be distinct teacher layers in 0..{depth - 1}, got {ids}.")
     teacher_state = teacher.state_dict()
@@ -95,6 +158,28 @@ def make_student(teacher: nn.Module, layer_ids: Sequence[int]) -> nn.Module:
             state[renamed] = tensor.clone()
     student.load_state_dict(state, strict=True)
     return student
+
+
+def layers_match(student: nn.Module, teacher: nn.Module, layer_ids: Sequence[int]) -> bool:
+    """True when student layer j equals teacher layer ``layer_ids[j]`` and all else is equal.
+
+    Compares every tensor of the two state dicts (embeddings, layers, pooler, head), so a
+    student written by hand can be checked against :func:`make_student`.
+    """
+    ids = list(layer_ids)
+    student_state, teacher_state = student.state_dict(), teacher.state_dict()
+    layers = {int(m.group(2)) for name in student_state if (m := _LAYER.search(name))}
+    if layers != set(range(len(ids))):
+        return False
+    for name, tensor in student_state.items():
+        match = _LAYER.search(name)
+        if match is not None:
+            old = ids[int(match.group(2))]
+            name = _LAYER.sub(rf"\g<1>{old}\g<3>", name, count=1)
+        source = teacher_state.get(name)
+        if source is None or source.shape != tensor.shape or not torch.equal(source, tensor):
+            return False
+    return True
 
 
 def train_student(

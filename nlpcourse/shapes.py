@@ -126,11 +126,13 @@ def draw(
     rng: np.random.Generator | None = None,
     shift: float = 0.0,
     colour_jitter: int = 20,
+    size_jitter: float = 0.0,
 ) -> Image.Image:
     """Draw ``specs`` on a dark RGB square.
 
-    ``rng`` moves each shape by up to ``shift`` × image_size pixels in x and y and changes each
-    colour channel by up to ``colour_jitter`` levels, so no two images are exactly alike.
+    ``rng`` moves each shape by up to ``shift`` × image_size pixels in x and y, changes each
+    colour channel by up to ``colour_jitter`` levels and scales each shape by a factor in
+    ``1 ± size_jitter``, so no two images are exactly alike.
     """
     if image_size < 16:
         raise ValueError(f"image_size must be at least 16 pixels, got {image_size}.")
@@ -138,12 +140,16 @@ def draw(
         raise ValueError("draw() needs at least one ShapeSpec.")
     if not 0.0 <= shift <= 0.2:
         raise ValueError(f"shift must be between 0 and 0.2 of the image size, got {shift}.")
+    if not 0.0 <= size_jitter <= 0.4:
+        raise ValueError(f"size_jitter must be between 0 and 0.4, got {size_jitter}.")
     rng = rng if rng is not None else np.random.default_rng(0)
     image = Image.new("RGB", (image_size, image_size), BACKGROUND)
     pen = ImageDraw.Draw(image)
     for spec in specs:
         r = SIZES[spec.size] * image_size
         dx, dy = rng.uniform(-shift, shift, size=2) * image_size
+        if size_jitter > 0:  # no draw at 0: the images of earlier releases stay the same
+            r *= rng.uniform(1 - size_jitter, 1 + size_jitter)
         cx = POSITIONS[spec.position] * image_size + dx
         cy = image_size / 2 + dy
         colour = _jitter_colour(COLOURS[spec.colour], rng, colour_jitter)
@@ -181,12 +187,15 @@ def generate(
     seed: int = 0,
     pair_fraction: float = 0.0,
     shift: float = 0.0,
+    size_jitter: float = 0.0,
 ) -> list[Sample]:
     """``n`` captioned images drawn only from ``combos`` (default: all), deterministic in ``seed``.
 
     A fraction ``pair_fraction`` of them show two different shapes side by side, captioned
     with a spatial relation whose wording ("to the left of" / "to the right of") is random.
-    ``shift`` moves shapes by up to that fraction of the image size (see :func:`draw`).
+    ``shift`` moves shapes by up to that fraction of the image size and ``size_jitter`` scales
+    them by up to ``1 ± size_jitter`` (see :func:`draw`): variation, so that fresh test images
+    are not near-copies of training images.
     """
     if n < 0:
         raise ValueError(f"n must be non-negative, got {n}.")
@@ -220,7 +229,8 @@ def generate(
             )
             specs = (spec,)
             caption = single_caption(spec)
-        samples.append(Sample(draw(specs, image_size, rng, shift), caption, specs))
+        image = draw(specs, image_size, rng, shift, size_jitter=size_jitter)
+        samples.append(Sample(image, caption, specs))
     return samples
 
 
@@ -251,3 +261,24 @@ def chance_accuracy(n_classes: int) -> float:
 def image_to_array(image: Image.Image) -> np.ndarray:
     """The image as a ``uint8`` array of shape (height, width, 3)."""
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def nearest_copy_distance(samples: Sequence[Sample], reference: Sequence[Sample]) -> np.ndarray:
+    """For each sample, the mean absolute pixel difference (0-255) to its closest reference image.
+
+    Only reference images with the same caption are compared; a sample whose caption never
+    occurs in ``reference`` gets ``inf``. Small values mean near-copies of training images.
+    """
+    by_caption: dict[str, list[np.ndarray]] = {}
+    for sample in reference:
+        by_caption.setdefault(sample.caption, []).append(image_to_array(sample.image))
+    distances = []
+    for sample in samples:
+        candidates = by_caption.get(sample.caption)
+        if not candidates:
+            distances.append(np.inf)
+            continue
+        pixels = image_to_array(sample.image).astype(np.float32)
+        stack = np.stack(candidates).astype(np.float32)  # (m, H, W, 3)
+        distances.append(float(np.abs(stack - pixels).mean(axis=(1, 2, 3)).min()))
+    return np.asarray(distances)
