@@ -111,7 +111,9 @@ def doctor_checks(profile_name: str | None = None) -> list[Check]:
     """Every dataset and checkpoint the profile needs, with where each was found."""
     profile = get_profile(profile_name)
     checks = [check_dataset(name, splits) for name, splits in profile.datasets.items()]
-    checks += [check_checkpoint(cid, cid not in profile.optional) for cid in profile.checkpoints]
+    checks += [
+        check_checkpoint(cid, cid not in profile.optional) for cid in profile.all_checkpoints
+    ]
     return checks
 
 
@@ -154,7 +156,7 @@ def download(to: Path, profile_name: str | None = None, echo: Callable[[str], No
             echo(f"ok  {spec.title}: " + ", ".join(str(p) for p in written))
         except Exception as exc:
             failures.append(f"{spec.title} ({spec.hub_id}): {str(exc).splitlines()[0][:200]}")
-    for repo_id in profile.checkpoints:
+    for repo_id in profile.all_checkpoints:  # the causal LM for prompts too
         try:
             from huggingface_hub import snapshot_download
 

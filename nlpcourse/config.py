@@ -132,6 +132,8 @@ class ClipConfig:
     lr: float = 5e-3  # peak of a one-cycle schedule
     weight_decay: float = 0.1
     max_logit_scale: float = 100.0  # CLIP clamps exp(logit_scale), i.e. temperature >= 0.01
+    shift: float = 0.08  # shapes move by up to this share of the image (shapes.generate)
+    size_jitter: float = 0.2  # and are scaled by a factor in 1 ± size_jitter
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,14 @@ class FutureConfig:
     finetune_batch_size: int = 16
     finetune_body_lr: float = 5e-5
     finetune_head_lr: float = 1e-2
+    distill_seeds: int = 3  # student vs student + KD, each seed a paired comparison
+    # prompting a causal LM (profile.causal_lm), GPT-3 style
+    prompt_eval_size: int = 200  # validation rows scored by every prompt
+    prompt_shots: tuple[int, ...] = (0, 1, 2)  # solved examples per class in the prompt
+    prompt_max_words: int = 40  # texts in prompts are cut to this many words
+    prompt_batch_size: int = 8
+    # efficient inference
+    quantize_eval_size: int = 400  # test rows scored before and after int8 quantization
     # bias
     weat_permutations: int = 10_000
 
@@ -193,12 +203,20 @@ class Profile:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     clip_train: ClipConfig = field(default_factory=ClipConfig)
     future: FutureConfig = field(default_factory=FutureConfig)
+    causal_lm: str | None = None  # a decoder for GPT-3-style prompts (None: section skipped)
 
     @property
     def checkpoints(self) -> tuple[str, ...]:
-        """Every checkpoint id the notebooks load in this profile, without repeats."""
+        """The encoder checkpoints the notebooks load in this profile, without repeats."""
         ids = [self.bert, self.clip] + ([self.masked_lm] if self.masked_lm else [])
         return tuple(dict.fromkeys(ids))
+
+    @property
+    def all_checkpoints(self) -> tuple[str, ...]:
+        """Every checkpoint id: :attr:`checkpoints` plus the causal LM (doctor and download)."""
+        return tuple(
+            dict.fromkeys([*self.checkpoints, *([self.causal_lm] if self.causal_lm else [])])
+        )
 
     @property
     def datasets(self) -> dict[str, tuple[str, ...]]:
@@ -218,9 +236,10 @@ PROFILES: dict[str, Profile] = {
         bert="sentence-transformers/all-MiniLM-L6-v2",
         clip="openai/clip-vit-base-patch32",
         masked_lm=None,
-        optional=("openai/clip-vit-base-patch32",),
+        optional=("openai/clip-vit-base-patch32", "HuggingFaceTB/SmolLM2-135M-Instruct"),
         bilstm=BiLSTMConfig(train_size=None),
         agnews=AGNewsConfig(use_official_train=False, lr=5e-5),  # small model, one short epoch
+        causal_lm="HuggingFaceTB/SmolLM2-135M-Instruct",  # 135M parameters: CPU-sized
     ),
     "full": Profile(
         name="full",
@@ -268,7 +287,14 @@ PROFILES: dict[str, Profile] = {
             fewshot_eval_size=2_000,
             few_shot_seeds=5,
             finetune_steps=30,
+            distill_seeds=5,
+            prompt_eval_size=2_000,
+            prompt_shots=(0, 1, 2, 4),
+            prompt_max_words=60,
+            prompt_batch_size=16,
+            quantize_eval_size=7_600,
         ),
+        causal_lm="Qwen/Qwen2.5-1.5B-Instruct",
     ),
 }
 
