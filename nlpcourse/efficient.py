@@ -141,3 +141,85 @@ def compare_forward_seconds(
         for name, model in models.items():
             times[name].append(forward_seconds(model, inputs, repeats=1, warmup=0))
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+# --- Memory to train: weights, gradients, AdamW's two moments ---------------------------------
+
+
+def meta_model(model_class: Any, config: Any) -> nn.Module:
+    """``model_class(config)`` on PyTorch's meta device: shapes and dtypes, no memory, no time."""
+    with torch.device("meta"):
+        return model_class(config)
+
+
+def training_memory_bytes(model: nn.Module) -> dict[str, int]:
+    """Bytes that training ``model`` with AdamW holds besides activations, by kind.
+
+    ``weights`` (every parameter), ``gradients`` (one per trainable parameter), ``adamw_state``
+    (``exp_avg`` and ``exp_avg_sq`` per trainable parameter, in its dtype, plus one float32
+    ``step`` per tensor). Shared parameters count once, so ALBERT's shared layer is paid for
+    once in every column. Works on meta-device models (see :func:`meta_model`).
+    """
+    weights = gradients = state = 0
+    for parameter in model.parameters():  # each shared tensor once
+        size = parameter.numel() * parameter.element_size()
+        weights += size
+        if parameter.requires_grad:
+            gradients += size
+            state += 2 * size + 4  # two moments and the step counter
+    return {
+        "weights": weights,
+        "gradients": gradients,
+        "adamw_state": state,
+        "total": weights + gradients + state,
+    }
+
+
+def optimizer_state_bytes(optimizer: torch.optim.Optimizer) -> int:
+    """Bytes of every tensor an optimizer holds in its state (measured, after a step)."""
+    return sum(
+        value.numel() * value.element_size()
+        for state in optimizer.state.values()
+        for value in state.values()
+        if isinstance(value, torch.Tensor)
+    )
+
+
+# --- Post-training dynamic int8 quantization -------------------------------------------------
+
+
+def quantize_dynamic_int8(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose ``nn.Linear`` layers hold int8 weights (CPU inference only).
+
+    ``torch.ao.quantization.quantize_dynamic``: weights are quantized once, per tensor;
+    activations are quantized on the fly at each call. Embeddings and LayerNorms stay float.
+    The original model is not modified.
+    """
+    import copy
+    import warnings
+
+    quantized = copy.deepcopy(model).cpu().eval()
+    with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.ao.quantization.quantize_dynamic(quantized, {nn.Linear}, dtype=torch.qint8)
+
+
+def saved_size_bytes(model: nn.Module) -> int:
+    """Bytes of ``torch.save(model.state_dict())``: the size of the weights on disk."""
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.getbuffer().nbytes
+
+
+def count_linear_layers(model: nn.Module) -> dict[str, int]:
+    """How many float ``nn.Linear`` and dynamically quantized linear layers ``model`` holds."""
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+    modules = list(model.modules())
+    return {
+        "float": sum(type(m) is nn.Linear for m in modules),
+        "int8": sum(isinstance(m, DynamicLinear) for m in modules),
+    }
