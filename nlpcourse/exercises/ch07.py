@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
+import torch
+
+from nlpcourse import contrastive
 from nlpcourse.config import get_profile
 from nlpcourse.exercises import unanswered, verdict
 
@@ -90,5 +94,48 @@ def check_shape_swap(swap: Callable[[str], str] | None) -> bool:
         True,
         "the same bag of words with each shape bound to the other colour: a hard negative that "
         "only a model reading word order can reject.",
+        "",
+    )
+
+
+def _duplicate_caption_batch() -> tuple[torch.Tensor, list[str]]:
+    captions = ["red circle", "blue square", "red circle", "green diamond", "blue square"]
+    captions += ["red circle", "white triangle", "yellow circle"]
+    logits = torch.randn(8, 8, generator=torch.Generator().manual_seed(7)) * 3  # (8, 8)
+    return logits, captions
+
+
+def check_multi_positive_loss(loss_fn: Callable[[torch.Tensor, list[str]], Any] | None) -> bool:
+    """Exercise: ``loss_fn(logits_per_image, captions)``, every same-caption row a positive."""
+    if unanswered(loss_fn, "define a function (logits_per_image, captions) -> loss"):
+        return False
+    logits, captions = _duplicate_caption_batch()
+    distinct = [f"caption {i}" for i in range(8)]
+    perfect = 50.0 * contrastive.positive_mask(captions).float()  # (8, 8)
+    cases = (
+        ("a batch whose captions are all distinct", logits, distinct),
+        ("a batch with repeated captions", logits, captions),
+        ("perfect logits on repeated captions", perfect, captions),
+    )
+    for number, (what, case_logits, case_captions) in enumerate(cases):
+        try:
+            got = float(loss_fn(case_logits.clone(), list(case_captions)))
+        except Exception as error:  # a student's bug is a verdict, not a crash
+            return verdict(False, "", f"on {what} it raised {type(error).__name__}: {error}")
+        expected = float(contrastive.multi_positive_loss_from_logits(case_logits, case_captions))
+        if not math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-5):
+            hint = {
+                0: "with distinct captions it must equal the ordinary CLIP loss.",
+                1: "each row's loss is -log of the softmax mass on all its positives, in both "
+                "directions (rows: images over captions; columns: captions over images), "
+                "averaged over rows and then over the two directions.",
+                2: "when every matching caption scores far above the rest, nothing is left to "
+                "learn: the loss should be about 0, not ln m.",
+            }[number]
+            return verdict(False, "", f"on {what} you got {got:.4f}: {hint}")
+    return verdict(
+        True,
+        "it agrees with the tested version on distinct and repeated captions, and a perfect "
+        "model now reaches the bottom.",
         "",
     )

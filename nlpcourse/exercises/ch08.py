@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import torch
+from torch import nn
 
-from nlpcourse.distill import distillation_loss
+from nlpcourse.distill import (
+    distillation_loss,
+    every_other_layer,
+    layers_match,
+    make_student,
+    soft_target_loss,
+)
 from nlpcourse.exercises import unanswered, verdict
 
 # Exercise 1: ALBERT-xxlarge's sizes (its SentencePiece vocabulary, width and E)
@@ -70,3 +79,91 @@ def check_exact_test(partitions: int | None, smallest_p: float | None) -> bool:
         f"count the ways to choose which {n} of the {2 * n} words form X; the observed split is "
         "one of them.",
     )
+
+
+def _exercise_teacher(layers: int = 6) -> nn.Module:
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=30,
+        hidden_size=8,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=16,
+        max_position_embeddings=16,
+        num_labels=4,
+    )
+    return BertForSequenceClassification(config).eval()
+
+
+def check_make_student(build: Callable[[nn.Module], nn.Module] | None) -> bool:
+    """Exercise: ``build(teacher)`` returns a student made of every other teacher layer."""
+    if unanswered(build, "define a function teacher -> student"):
+        return False
+    teacher = _exercise_teacher(6)
+    before = {name: tensor.clone() for name, tensor in teacher.state_dict().items()}
+    try:
+        student = build(teacher)
+    except Exception as error:  # a student's bug is a verdict, not a crash
+        return verdict(False, "", f"build(teacher) raised {type(error).__name__}: {error}")
+    if any(not torch.equal(before[n], t) for n, t in teacher.state_dict().items()):
+        return verdict(False, "", "the teacher changed: copy it (copy.deepcopy) before cutting.")
+    ids = every_other_layer(teacher.config.num_hidden_layers)
+    layers = getattr(getattr(getattr(student, "bert", None), "encoder", None), "layer", None)
+    if layers is None or len(layers) != len(ids):
+        return verdict(
+            False, "", f"the student should keep {len(ids)} of the teacher's 6 encoder layers."
+        )
+    if getattr(student.config, "num_hidden_layers", None) != len(ids):
+        return verdict(False, "", "the student's config must say how many layers it has.")
+    if not layers_match(student, teacher, ids):
+        return verdict(
+            False,
+            "",
+            "some weight differs from the teacher's: student layer j must be teacher layer 2j, "
+            "and the embeddings, pooler and classifier must be the teacher's.",
+        )
+    ids_in = torch.tensor([[2, 7, 9, 4, 3]])
+    with torch.no_grad():
+        got = student.eval()(input_ids=ids_in).logits
+        expected = make_student(teacher).eval()(input_ids=ids_in).logits
+    return verdict(
+        torch.allclose(got, expected, atol=1e-5),
+        "every kept layer and every other weight match the teacher's, and it computes what "
+        "distill.make_student computes.",
+        "the weights match but the outputs differ: is the student in eval mode, and does its "
+        "forward run the kept layers in order?",
+    )
+
+
+PEAKED_TEACHER = torch.tensor([[40.0, -40.0, 0.0, 5.0], [0.0, 90.0, -90.0, 1.0]])
+
+
+def check_safe_kd(soft_loss: Callable[..., Any] | None) -> bool:
+    """Exercise: ``soft_loss(student_logits, teacher_logits, T)``, finite on a peaked teacher."""
+    if unanswered(soft_loss, "define a function (student_logits, teacher_logits, T) -> loss"):
+        return False
+    student, teacher, _ = exercise_logits()
+    student2 = torch.randn(2, 4, generator=torch.Generator().manual_seed(3))
+    for s, t, temperature in ((student, teacher, 2.0), (student2, PEAKED_TEACHER, 1.0)):
+        try:
+            got = torch.as_tensor(soft_loss(s, t, temperature)).float()
+        except Exception as error:
+            return verdict(False, "", f"it raised {type(error).__name__}: {error}")
+        if not torch.isfinite(got).all():
+            return verdict(
+                False,
+                "",
+                "on a peaked teacher the result is not finite: softmax underflows to exact 0, "
+                "and 0 · log 0 is NaN. Keep both sides in log space.",
+            )
+        expected = soft_target_loss(s, t, temperature)
+        if not math.isclose(float(got), float(expected), rel_tol=1e-4, abs_tol=1e-5):
+            return verdict(
+                False,
+                "",
+                "finite, but not T² · KL(teacher ‖ student) of the softened distributions "
+                "summed over classes and averaged over rows.",
+            )
+    return verdict(True, "finite on a teacher whose softmax underflows, and exact elsewhere.", "")
