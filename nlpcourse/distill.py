@@ -182,6 +182,56 @@ def layers_match(student: nn.Module, teacher: nn.Module, layer_ids: Sequence[int
     return True
 
 
+def teacher_logits_loader(
+    tokenized: Any,
+    tokenizer: Any,
+    teacher_logits: torch.Tensor,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 42,
+) -> Any:
+    """Batches of the transfer set with the teacher's logits (computed once) in each batch.
+
+    ``teacher_logits`` (rows, classes) lines up with the rows of ``tokenized`` (from
+    ``tokenize_dataset``), e.g. ``training.predict(teacher, make_loader(tokenized, ...))``.
+    Each batch carries a ``teacher_logits`` entry, so :func:`train_student` never runs the
+    teacher again, whatever the number of seeds.
+    """
+    from torch.utils.data import DataLoader
+    from transformers import DataCollatorWithPadding
+
+    logits = torch.as_tensor(teacher_logits, dtype=torch.float32).cpu()
+    if logits.ndim != 2 or len(logits) != len(tokenized):
+        raise ValueError(
+            f"teacher_logits must be (rows, classes) with one row per example: got "
+            f"{tuple(logits.shape)} for {len(tokenized)} rows."
+        )
+    columns = ("input_ids", "attention_mask", "token_type_ids", "labels")
+    rows = tokenized.with_format(columns=[c for c in columns if c in tokenized.column_names])
+    pad = DataCollatorWithPadding(tokenizer, return_tensors="pt")
+
+    class _Rows(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return len(rows)
+
+        def __getitem__(self, index: int) -> tuple[int, dict]:
+            return index, rows[index]
+
+    def collate(items: list[tuple[int, dict]]) -> dict:
+        indices = torch.tensor([index for index, _ in items])
+        batch = dict(pad([features for _, features in items]))
+        batch["teacher_logits"] = logits[indices]  # (B, C)
+        return batch
+
+    return DataLoader(
+        _Rows(),
+        batch_size=batch_size,
+        shuffle=shuffle,
+        collate_fn=collate,
+        generator=torch.Generator().manual_seed(seed) if shuffle else None,
+    )
+
+
 def train_student(
     student: nn.Module,
     loader: Iterable,

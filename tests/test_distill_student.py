@@ -119,3 +119,32 @@ def test_soft_targets_and_their_plot():
     plt.close("all")
     with pytest.raises(ValueError, match="class names"):
         distill.plot_soft_targets(logits, ["a"], (1,))
+
+
+def test_teacher_logits_loader_feeds_train_student_without_the_teacher():
+    from nlpcourse.hf_data import make_loader, tokenize_dataset
+    from nlpcourse.training import predict
+
+    from .tiny_bert import tiny_bert, tiny_news, tiny_tokenizer
+
+    tokenizer = tiny_tokenizer()
+    model = tiny_bert(num_labels=3)
+    tokenized = tokenize_dataset(tiny_news(12), tokenizer, max_len=16)
+    logits = predict(model, make_loader(tokenized, tokenizer, batch_size=5))  # (12, 3)
+    loader = distill.teacher_logits_loader(tokenized, tokenizer, logits, 4, shuffle=True, seed=0)
+    batches = list(loader)
+    assert len(batches) == 3 and all("teacher_logits" in b for b in batches)
+    seen = torch.cat([b["teacher_logits"] for b in batches])
+    assert sorted(seen[:, 0].tolist()) == sorted(logits[:, 0].tolist())  # each row once
+    with torch.no_grad():  # each batch's logits belong to its own rows
+        first = batches[0]
+        inputs = {k: v for k, v in first.items() if k not in ("labels", "teacher_logits")}
+        torch.testing.assert_close(
+            model(**inputs).logits, first["teacher_logits"], atol=1e-5, rtol=1e-4
+        )
+    student = distill.make_student(model)
+    optimizer = torch.optim.AdamW(student.parameters(), lr=1e-3)
+    history = distill.train_student(student, loader, optimizer, epochs=1, alpha=0.5, progress=False)
+    assert history.epochs == 1
+    with pytest.raises(ValueError, match="one row per example"):
+        distill.teacher_logits_loader(tokenized, tokenizer, logits[:3], 4)
