@@ -22,19 +22,17 @@ def pairs():
         ),
         tokenizer=tokenizer,
     )
-    colours = [s.caption.split()[2] for s in samples]  # "red" or "blue": few distinct captions
-    captions = [f"{c} {s.shapes[0].size}" for c, s in zip(colours, samples, strict=True)]
     inputs = processor(
         text=["the team won"] * len(samples),
         images=[s.image for s in samples],
         return_tensors="pt",
         padding=True,
     )
-    return dict(inputs), [s.caption for s in samples], captions
+    return dict(inputs), [s.caption for s in samples]  # few distinct captions: repeats
 
 
 def test_epoch_batches_plain_and_distinct(pairs):
-    _, captions, _ = pairs
+    _, captions = pairs
     plain = epoch_batches(captions, 8, torch.Generator().manual_seed(0), distinct=False)
     assert len(plain) == 5 and all(len(b) == 8 for b in plain)
     distinct = epoch_batches(captions, 4, torch.Generator().manual_seed(0), distinct=True)
@@ -44,7 +42,7 @@ def test_epoch_batches_plain_and_distinct(pairs):
 
 @pytest.mark.parametrize("multi_positive", [False, True])
 def test_train_clip_logs_every_step(pairs, multi_positive):
-    inputs, captions, _ = pairs
+    inputs, captions = pairs
     torch.manual_seed(0)
     model = tiny_clip()
     model.text_model.embeddings.token_embedding = torch.nn.Embedding(64, 8)
@@ -71,7 +69,7 @@ def test_train_clip_logs_every_step(pairs, multi_positive):
 
 
 def test_distinct_batches_have_no_false_negatives(pairs):
-    inputs, captions, _ = pairs
+    inputs, captions = pairs
     model = tiny_clip()
     model.text_model.embeddings.token_embedding = torch.nn.Embedding(64, 8)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -90,7 +88,7 @@ def test_distinct_batches_have_no_false_negatives(pairs):
 
 
 def test_train_clip_errors(pairs):
-    inputs, captions, _ = pairs
+    inputs, captions = pairs
     model = tiny_clip()
     optimizer = torch.optim.AdamW(model.parameters())
     with pytest.raises(ValueError, match="captions"):
