@@ -168,7 +168,7 @@ else:
     print(format_notebook_times(measured))
     runs = sorted({(row.date, row.machine) for row in measured})
     for date, machine in runs:
-        print(f"\nmeasured on {date} with `make test` in the quick profile, on {machine}")
+        print(f"\nmeasured on {date} under nbval in the quick profile, on {machine}")
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The file holds whatever the last committed measured run found; if a row says `NO` under

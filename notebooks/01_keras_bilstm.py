@@ -44,6 +44,7 @@ import time
 from itertools import islice
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
@@ -577,6 +578,51 @@ for (name, run), share in zip(runs.items(), clipped, strict=True):
 best_seed = max(val_accuracy, key=val_accuracy.get)  # chosen on validation
 bilstm = models[best_seed]
 assert min(val_accuracy.values()) >= 0.70, "a BiLSTM run is far below the expected accuracy"
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **What the trained cell does with a sentence.** The gates of the chosen model's forward LSTM,
+# computed with the equations above token by token (averaged over the 64 units), and the
+# model's probability of "positive" for each prefix of the sentence (the first word, the
+# first two, …):
+
+# %% slideshow={"slide_type": "-"}
+words = regex_tokenize(sentence)
+ids = torch.tensor([vocab.encode(words)])  # (1, time)
+p = dict(bilstm.lstm.named_parameters())
+gate_means = []
+with torch.no_grad():
+    embedded = bilstm.embedding(ids.to(device))  # (1, time, 64)
+    h_t = c_t = embedded.new_zeros(1, config.hidden_size)  # (1, 64) each
+    for t in range(ids.shape[1]):
+        gates = embedded[:, t] @ p["weight_ih_l0"].T + h_t @ p["weight_hh_l0"].T
+        gates = gates + p["bias_ih_l0"] + p["bias_hh_l0"]  # (1, 256): i, f, g, o
+        i_t, f_t, _, o_t = torch.sigmoid(gates).chunk(4, dim=-1)  # (1, 64) each (g unused here)
+        gate_means.append([i_t.mean().item(), f_t.mean().item(), o_t.mean().item()])
+        h_t, c_t = lstm_cell(
+            embedded[:, t],
+            h_t,
+            c_t,
+            p["weight_ih_l0"],
+            p["weight_hh_l0"],
+            p["bias_ih_l0"] + p["bias_hh_l0"],
+        )
+    prefixes = ids.repeat(ids.shape[1], 1)  # (time, time): row k holds the first k + 1 tokens
+    prefix_lengths = torch.arange(1, ids.shape[1] + 1)  # (time,)
+    prefixes[torch.arange(ids.shape[1])[None, :] >= prefix_lengths[:, None]] = vocab.pad_id
+    prefix_probability = (
+        torch.sigmoid(bilstm.eval()(prefixes.to(device), prefix_lengths)).squeeze(1).cpu()
+    )  # (time,)
+gate_figure, (gate_axis, prob_axis) = plt.subplots(2, 1, figsize=(9, 4.2), sharex=True)
+gate_axis.plot(
+    np.array(gate_means), marker="o", label=["input gate i", "forget gate f", "output gate o"]
+)
+gate_axis.set(ylabel="mean over units", title="forward LSTM of the chosen model")
+gate_axis.legend(fontsize=8, ncols=3)
+prob_axis.plot(prefix_probability.numpy(), marker="s", color="black")
+prob_axis.axhline(0.5, color="grey", linestyle=":")
+prob_axis.set(ylabel="P(positive | prefix)", ylim=(0, 1))
+prob_axis.set_xticks(range(len(words)), words, rotation=30)
+gate_figure.tight_layout()
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6 · Does the neural network beat counting words?
