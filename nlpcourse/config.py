@@ -37,8 +37,13 @@ class BiLSTMConfig:
     dropout: float = 0.5  # PyTorch training only (adds no parameters)
     grad_clip: float = 1.0
     patience: int = 1  # early stopping on validation accuracy, best weights restored
-    keras_train_size: int | None = 16_000  # rows of the training subset for the Keras run
+    keras_train_size: int | None = 8_000  # rows of the training subset for the Keras run
     keras_epochs: int = 1
+    seeds: tuple[int, ...] = (0, 1, 2)  # notebook 01: one BiLSTM training run per seed
+    seed_train_size: int | None = 40_000  # notebook 01: training rows of each seed's run
+    loop_steps: int = 5  # notebook 01: steps of the hand-written loop checked against fit()
+    bench_batches: int = 4  # notebook 01: batches timed (eager vs exported, Keras vs PyTorch)
+    bench_repeats: int = 3  # notebook 01: passes over those batches; the median is reported
     timing_batches: int = 40  # notebook 02: training batches timed per padding strategy
     packing_epochs: int = 1  # notebook 02: epochs of the with/without packing comparison
     subword_vocab_size: int = 10_000  # notebook 02: WordPiece vocabulary trained on the text
@@ -254,6 +259,10 @@ PROFILES: dict[str, Profile] = {
             patience=2,
             keras_train_size=None,
             keras_epochs=3,
+            seeds=(0, 1, 2, 3, 4),
+            seed_train_size=None,
+            bench_batches=20,
+            bench_repeats=5,
             packing_epochs=3,
         ),
         agnews=AGNewsConfig(

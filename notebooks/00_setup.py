@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 00 · Setting up: what this course is and whether your machine is ready
 #
 # This course follows one article, *从基础到高阶:Python NLP深度学习实战指南* ("From basics to
@@ -21,33 +21,57 @@
 # Keras BiLSTM to BERT fine-tuning and CLIP. Every snippet of the article appears, rewritten so
 # that it runs on today's libraries; where the article is out of date or wrong, the notebook
 # says what changed and why.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ## What the article's first section claims
 #
-# Each notebook imports small helpers from the `nlpcourse` package (installed with
-# `pip install -e .`). The package does the plumbing; the code that *is* the lesson — attention,
-# a training loop, a contrastive loss — is written out in the notebook, and a test checks that
-# the package's version agrees with it.
+# Its introduction makes one historical claim and one practical one. Historically, language
+# processing used to be built from hand-written rules and from statistics over counted words
+# and n-grams; networks trained end to end, from raw text to the answer, have since taken over
+# tasks such as classification, translation and sentiment analysis. Practically, Python is
+# where that work happens, thanks to TensorFlow, PyTorch and Hugging Face Transformers.
+#
+# The course does not take the first claim on trust: notebook 01 trains a statistical
+# baseline (TF-IDF features and logistic regression) beside the article's neural network on
+# the same data and reports both with their uncertainty.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ## The course map
 #
 # | notebook | article | what you will build |
 # |---|---|---|
-# | `00_setup` | §1 | this check |
-# | `01_keras_bilstm` | §2.1 | the article's Keras BiLSTM, then the same network in PyTorch with a Keras-style `fit()` |
+# | `00_setup` | §1 | this check: profile, device, data, what each notebook costs |
+# | `01_keras_bilstm` | §2.1 | the LSTM cell, the article's Keras BiLSTM, its PyTorch twin trained by a hand-written loop and by `fit()`, against a TF-IDF baseline |
 # | `02_text_pipeline` | §2.1 | what torchtext did, the modern way: `datasets`, tokenizers, vocabularies, padding, bucketing, packing |
-# | `03_transformers_quickstart` | §2.2 | tokenizers up close, the article's BERT forward pass, saving and loading |
-# | `04_attention_from_scratch` | §3.1 | scaled dot-product and multi-head attention by hand, checked against PyTorch and a real BERT |
+# | `03_transformers_quickstart` | §2.2 | tokenizers up close, the article's BERT forward pass, `Auto…` classes, saving and loading |
+# | `04_attention_from_scratch` | §3.1 | scaled dot-product and multi-head attention by hand, an encoder block, a small Transformer |
 # | `05_finetuning_strategies` | §3.2 | `[CLS]` vs mean pooling, task heads, differential learning rates, warmup, freezing |
 # | `06_ag_news_classifier` | §4 | the article's AG News case study end to end, with accumulation and mixed precision done right |
 # | `07_clip_image_text` | §3.3 | contrastive image–text learning by hand, then the pretrained CLIP |
 # | `08_efficient_and_future` | §5 | ALBERT, distillation, zero/few-shot, bias — each claim measured |
+# | `09_scaling_out` | §4, beyond | data parallelism, the `Trainer` and Accelerate against the hand-written loop |
+#
+# Each notebook imports small helpers from the `nlpcourse` package (installed with
+# `pip install -e .`). The package does the plumbing; the code that *is* the lesson — a
+# training loop, attention, a contrastive loss — is written out in the notebook, then checked
+# against the package's tested version with one `assert`.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
+import torch
+
 import nlpcourse
 from nlpcourse.config import PROFILES, get_device, get_profile, seed_everything
+from nlpcourse.notebook_times import (
+    format_notebook_times,
+    measured_times_path,
+    read_notebook_times,
+)
 
 seed_everything(42)
 profile = get_profile()
-print(f"nlpcourse {nlpcourse.__version__}, profile {profile.name!r}, device {get_device()}")
+print(f"nlpcourse {nlpcourse.__version__}, profile {profile.name!r}, torch {torch.__version__}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Profiles: one variable picks every size
 #
 # A *profile* names every size a notebook uses (how many rows, epochs, sequence length, batch
@@ -63,25 +87,46 @@ print(f"nlpcourse {nlpcourse.__version__}, profile {profile.name!r}, device {get
 # `$env:NLPCOURSE_PROFILE="full"; jupyter lab`). The notebooks read `get_profile()` and never
 # branch on the profile's name, so the same cells run in both.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 for name, candidate in PROFILES.items():
     print(f"{name:>5}: BERT role = {candidate.bert:<40} {candidate.description}")
 
-# %% keep_output=true
+# %% keep_output=true slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
 quick = get_profile("quick")
 print(quick.bert, quick.bilstm.vocab_size, quick.agnews.test_size)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "fragment"}
 # An unknown profile name is an error that lists the valid ones:
 
-# %%
+# %% slideshow={"slide_type": "-"}
 try:
     get_profile("turbo")
 except ValueError as error:
     print(error)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Does the device really compute?
+#
+# `get_device()` picks a CUDA GPU, else Apple's MPS, else the CPU. Finding a device is not
+# the same as using it (a driver can be present and broken), so multiply two random matrices
+# on the chosen device, bring the product back, and compare it with the CPU's. On a GPU the
+# two differ in the last digits (different summation order, TF32 on recent cards), hence a
+# tolerance; on a machine without a GPU the device *is* the CPU and the check is trivially
+# exact.
+
+# %% slideshow={"slide_type": "-"}
+device = get_device()
+generator = torch.Generator().manual_seed(0)
+a = torch.randn(256, 128, generator=generator)  # (256, 128), made on the CPU
+b = torch.randn(128, 64, generator=generator)  # (128, 64)
+on_device = (a.to(device) @ b.to(device)).cpu()  # (256, 64): computed on `device`, copied back
+on_cpu = a @ b  # (256, 64)
+torch.testing.assert_close(on_device, on_cpu, atol=1e-3, rtol=1e-3)
+difference = (on_device - on_cpu).abs().max().item()
+print(f"device {device}: a (256×128) @ b (128×64) agrees with the CPU, max |Δ| = {difference:.1e}")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Is everything reachable?
 #
 # `nlpcourse doctor` (also `python -m nlpcourse doctor` in a terminal) prints your library
@@ -98,76 +143,88 @@ except ValueError as error:
 #    `NLPCOURSE_DATA_DIR=DIR/data HF_HUB_CACHE=DIR/hf-cache/hub HF_HUB_OFFLINE=1`;
 # 3. **fully offline** with the small real assets of the `quick` profile, laid out the same way.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 from nlpcourse.cli import doctor
 
 status = doctor()
 assert status == 0, "Something the profile needs is missing: apply the fix printed above."
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## What each notebook costs
 #
-# Wall time of each notebook executed top to bottom under `make test` in the `quick` profile,
-# measured on the course's CI machine (2 CPU cores, no GPU). `make test` prints this table
-# again after every run, so you can compare with your own machine.
-#
-# | notebook | quick, 2 CPU cores | budget |
-# |---|---:|---:|
-# | 00 setup | 5 s | — |
-# | 01 Keras BiLSTM | 88 s | 3 min |
-# | 02 text pipeline | 75 s | 3 min |
-# | 03 Transformers quickstart | 40 s | 3 min |
-# | 04 attention from scratch | 73 s | 3 min |
-# | 05 fine-tuning strategies | 150 s | 4 min |
-# | 06 AG News classifier | 167 s | 4 min |
-# | 07 CLIP | 58 s | 4 min |
-# | 08 efficient models and what comes next | 149 s | 5 min |
-# | all nine | 13.4 min | |
-#
-# (Measured on 2026-11-25 with `make test`, Python 3.11, torch 2.13.0 CPU build, on a 2-core
-# x86-64 machine with AVX2 and no GPU. A laptop with more cores is usually faster; the first
-# run of a notebook also pays for loading libraries and checkpoints into the disk cache.)
-#
-# The `full` profile needs a GPU; it has not yet been run for this release, so no GPU times are
-# given here (a notebook states a `full` figure only when a real run produced it).
+# Every test run of the notebooks (`make test`, or `pytest --nbval-lax notebooks/`) adds up
+# each notebook's cell times and writes them to `build/notebook_times.csv`, with the date and a
+# one-line description of the machine. The course commits one such file, from a `quick` run,
+# as `data/notebook_times.csv`; the table below is read from it, next to each notebook's
+# budget (4 minutes in `quick` on two CPU cores). Run the tests on your machine and compare
+# with your own `build/notebook_times.csv`.
 
-# %% [markdown]
+# %% slideshow={"slide_type": "-"}
+times_file = measured_times_path()
+measured = read_notebook_times(times_file)
+if measured is None:
+    print(f"No measured run yet: {times_file.name} is missing (run `make test` to make one).")
+else:
+    print(format_notebook_times(measured))
+    runs = sorted({(row.date, row.machine) for row in measured})
+    for date, machine in runs:
+        print(f"\nmeasured on {date} under nbval in the quick profile, on {machine}")
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The file holds whatever the last committed measured run found; if a row says `NO` under
+# "within", that notebook is over its budget on that machine. A laptop with more cores is
+# usually faster; the first run of a notebook also pays for loading libraries and checkpoints
+# from disk. No `full`-profile (GPU) times are given: a notebook states a `full` figure only
+# when a real run produced it.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## How the notebooks are built
 #
 # * Seeded: `seed_everything(42)` at the top of each notebook seeds Python, NumPy and PyTorch,
 #   so "Restart & Run All" reproduces the numbers.
+# * Every experiment has three parts: train on the training part, make every choice on the
+#   validation part, and score the test part once at the end. Comparisons come with their
+#   uncertainty (several seeds, or a bootstrap interval).
 # * Trained models are saved as safetensors under `runs/<notebook>/` (ignored by git) and
 #   reloaded from there.
-# * Each notebook ends with exercises. Every exercise has a `check_…` function that tells you
-#   whether your answer is right; the solution sits in a collapsed cell below it (click the
-#   bar on its left to reveal it).
+# * Each notebook ends with exercises. At least one asks you to write code that a `check_…`
+#   function runs; the solution sits in a collapsed cell below it (click the bar on its left
+#   to reveal it).
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
-# **1.** Which checkpoint plays BERT's role in the `full` profile? Read it from the profile
-# object, don't type it.
+# **1.** Write `matmul_on(a, b, device)`: it multiplies two CPU matrices on `device` and
+# returns the product on the CPU. The check runs it on the CPU and on `get_device()`, with
+# matrices of several shapes, and compares with `a @ b`.
 
-# %%
-from nlpcourse.exercises.ch00 import check_full_bert, check_quick_agnews_rows
+# %% slideshow={"slide_type": "-"}
+from nlpcourse.exercises.ch00 import check_matmul_on, check_quick_agnews_rows
 
-full_bert = None  # your answer
-check_full_bert(full_bert)
+matmul_on = None  # your function
+check_matmul_on(matmul_on)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
-full_bert = get_profile("full").bert
-assert check_full_bert(full_bert)
 
-# %% [markdown]
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
+def matmul_on(a, b, device):
+    return (a.to(device) @ b.to(device)).cpu()
+
+
+assert check_matmul_on(matmul_on)
+print("solution 1 passes")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **2.** In the `quick` profile, notebook 06 splits AG News's 7,600-row test split with the
-# article's `train_test_split(..., test_size=0.2)`. How many rows does it train on, and how
-# many does it hold out?
+# article's `train_test_split(..., test_size=...)`, the fraction read from
+# `get_profile("quick").agnews.test_size`. How many rows does it train on, and how many does it
+# hold out? Compute them from the profile rather than typing them.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 train_rows, heldout_rows = None, None  # your answer
 check_quick_agnews_rows(train_rows, heldout_rows)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
 heldout_rows = round(7_600 * get_profile("quick").agnews.test_size)
 train_rows = 7_600 - heldout_rows
 assert check_quick_agnews_rows(train_rows, heldout_rows)
+print("solution 2 passes")

@@ -129,3 +129,14 @@ def test_keras_weights_in_the_pytorch_module_give_kerass_outputs():
     with torch.no_grad():
         actual = torch.sigmoid(model(torch.from_numpy(ids).long()))
     torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-4)
+
+
+def test_bilstm_profile_sizes_for_notebook_01():
+    from nlpcourse.config import get_profile
+
+    quick, full = get_profile("quick").bilstm, get_profile("full").bilstm
+    assert len(quick.seeds) >= 3 and len(set(quick.seeds)) == len(quick.seeds)
+    assert len(full.seeds) >= len(quick.seeds)
+    assert full.seed_train_size is None  # full: every training phrase
+    assert quick.seed_train_size is None or quick.seed_train_size > 0
+    assert quick.loop_steps >= 1 and quick.bench_batches >= 1 and quick.bench_repeats >= 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -21,7 +21,7 @@ def check_lstm_parameters(keras_count: int | None, torch_count: int | None) -> b
         return verdict(False, "", "the two answers are swapped: which framework has two biases?")
     return verdict(
         (keras_count, torch_count) == (keras, pytorch),
-        f"Keras {keras:,}, PyTorch {pytorch:,}: 2 directions × 4 gates × 32 extra biases apart.",
+        "both counts are right, and so is which framework keeps the second bias.",
         "per direction: 4 gates × units × (inputs + units + biases); then two directions.",
     )
 
@@ -35,7 +35,7 @@ def check_frozen_trainable(count: int | None, vocab_size: int = 10_000) -> bool:
         return verdict(False, "", "that is every parameter: did requires_grad_(False) run?")
     return verdict(
         count == expected,
-        f"{expected:,} parameters still learn; the {vocab_size * 64:,} embedding weights do not.",
+        "that is what still learns once the embedding table is frozen.",
         "freeze model.embedding.weight, then count parameters with requires_grad.",
     )
 
@@ -56,4 +56,59 @@ def check_accuracy_from_logits(
     hint = "a logit above 0 means positive (sigmoid(0) = 0.5); compare with the labels."
     if abs(value - (1 - expected)) < 1e-6:
         hint = "the threshold is reversed: a logit above 0 means the positive class (1)."
-    return verdict(abs(value - expected) < 1e-6, f"accuracy {expected:.4f}.", hint)
+    return verdict(abs(value - expected) < 1e-6, "your accuracy matches the logits.", hint)
+
+
+def _padded(sentences: list[torch.Tensor], pads: int, front: bool) -> torch.Tensor:
+    """Pad every sentence with ``pads`` zeros beyond the longest, in front or behind."""
+    width = max(len(s) for s in sentences) + pads
+    rows = torch.zeros(len(sentences), width, dtype=torch.long)  # (batch, width), 0 = <pad>
+    for row, sentence in zip(rows, sentences, strict=True):
+        if front:
+            row[width - len(sentence) :] = sentence
+        else:
+            row[: len(sentence)] = sentence
+    return rows
+
+
+def check_padding_invariant(
+    model: Callable[[torch.Tensor], torch.Tensor] | None, vocab_size: int = 100
+) -> bool:
+    """Exercise 3: ``model(ids)`` gives every sentence the same logit however it is padded.
+
+    ``ids`` is ``(batch, time)`` with 0 as padding, in front or behind; the model gets no
+    lengths. It must also tell different sentences apart (a constant would be invariant too).
+    """
+    if unanswered(model, "build your model and pass it (an instance, not the class)"):
+        return False
+    if isinstance(model, type):
+        return verdict(False, "", "pass an instance: MyModel(vocab_size), not the class itself.")
+    if isinstance(model, torch.nn.Module):
+        model.eval()
+    generator = torch.Generator().manual_seed(0)
+    sentences = [
+        torch.randint(1, vocab_size, (n,), generator=generator) for n in (3, 7, 1, 5, 9, 4)
+    ]
+    outputs = []
+    with torch.no_grad():
+        for pads, front in ((0, False), (3, False), (11, False), (2, True), (17, True)):
+            try:
+                logits = torch.as_tensor(model(_padded(sentences, pads, front))).float()
+            except Exception as error:  # a student's bug, reported in one line
+                return verdict(False, "", f"calling the model raised {error!r}.")
+            if logits.numel() != len(sentences):
+                return verdict(
+                    False, "", f"expected one logit per sentence, got shape {tuple(logits.shape)}."
+                )
+            outputs.append(logits.reshape(-1))
+    first = outputs[0]
+    if first.std() < 1e-6:
+        return verdict(False, "", "every sentence gets the same output: use the tokens.")
+    for other in outputs[1:]:
+        if not torch.allclose(other, first, atol=1e-5, rtol=1e-4):
+            return verdict(
+                False,
+                "",
+                "more (or front) padding changes the output: ignore positions where ids == 0.",
+            )
+    return verdict(True, "padding in front or behind, short or long, changes nothing.", "")
