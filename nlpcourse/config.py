@@ -44,7 +44,8 @@ class BiLSTMConfig:
     loop_steps: int = 5  # notebook 01: steps of the hand-written loop checked against fit()
     bench_batches: int = 4  # notebook 01: batches timed (eager vs exported, Keras vs PyTorch)
     bench_repeats: int = 3  # notebook 01: passes over those batches; the median is reported
-    timing_batches: int = 40  # notebook 02: training batches timed per padding strategy
+    timing_batches: int = 12  # notebook 02: training batches timed per padding strategy
+    timing_repeats: int = 3  # notebook 02: timed passes over those batches (median reported)
     packing_epochs: int = 1  # notebook 02: epochs of the with/without packing comparison
     subword_vocab_size: int = 10_000  # notebook 02: WordPiece vocabulary trained on the text
 
@@ -69,6 +70,11 @@ class AttentionConfig:
     quickstart_train_size: int = 1_000  # notebook 03: SST-2 rows for a short fine-tune
     quickstart_lr: float = 5e-5  # notebook 03: AdamW learning rate of that fine-tune
     quickstart_batch_size: int = 32
+    tiny_hidden: int = 32  # notebook 03: width of the tiny GPT-2 and T5 built from configs
+    tiny_layers: int = 2  # notebook 03: their layers (T5: encoder and decoder each)
+    tiny_heads: int = 2
+    tiny_lm_steps: int = 5  # notebook 03: AdamW steps of the tiny GPT-2 on one sentence
+    tiny_lm_lr: float = 1e-2
 
 
 @dataclass(frozen=True)

@@ -13,35 +13,37 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 02 · From CSV to padded batches: the text pipeline, piece by piece
 #
-# Notebook 01 called `sst2_loaders(profile)` and got batches. This notebook opens that box.
-# The article's PyTorch example does its preprocessing with **torchtext**: a `Field` built with
-# `tokenize='spacy', lower=True` for the text column, a second `Field` with
+# Notebook 01 called `sst2_loaders(profile)` and got batches. This notebook opens that box and
+# writes each piece in the open: the vocabulary, the collate function, the length-bucketing
+# sampler. The article's PyTorch example does this preprocessing with **torchtext**: a `Field`
+# built with `tokenize='spacy', lower=True` for the text column, a second `Field` with
 # `sequential=False, use_vocab=False` for the label, and `TabularDataset(path=…, format='csv',
 # fields=…)` to read a CSV file through those fields.
-#
-# One `Field` object did a lot at once: it tokenised (with spaCy), lower-cased, built a
-# vocabulary (`TEXT.build_vocab(train_data, max_size=…, min_freq=…)`), turned tokens into ids
-# and padded batches (with `BucketIterator` grouping sentences of similar length).
-# `TabularDataset` read rows into `Example` objects according to the fields.
-#
-# **What changed.** Those classes were moved to `torchtext.legacy` in torchtext 0.9 and
-# deleted in 0.12 (2022); torchtext itself stopped being developed in 2024 and is not part of
-# current PyTorch installs. The jobs it bundled are now done by separate, simpler tools, and
-# each one's effect can be measured:
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **What changed.** Those classes moved to `torchtext.legacy` in torchtext 0.9 and were
+# deleted in 0.12 (2022); torchtext stopped being developed in 2024. The jobs one `Field` bundled
+# are now done by separate, simpler tools, and each one's effect can be measured:
 #
 # | torchtext (gone) | job | today, in this notebook |
 # |---|---|---|
-# | `TabularDataset(path, format='csv', fields=…)` | read a CSV | `datasets.load_dataset("csv", data_files=…)` |
+# | `TabularDataset(path, format='csv', fields=…)` | read a CSV | `datasets.load_dataset("csv", …)`, then `.map` |
 # | `Field(tokenize='spacy', lower=True)` | tokenise, lower-case | a regex tokenizer; a subword tokenizer trained with `tokenizers` |
-# | `TEXT.build_vocab(…, max_size, min_freq)` | token → id table | `nlpcourse.vocab.Vocabulary` |
+# | `TEXT.build_vocab(…, max_size, min_freq)` | token → id table | a counter and a sort (§3) |
 # | `Field(sequential=False, use_vocab=False)` | labels as they are | an integer `ClassLabel` column |
-# | `BucketIterator`, `include_lengths=True` | pad batches, group by length, lengths | a `collate_fn`, a bucketing batch sampler, `pack_padded_sequence` |
+# | `BucketIterator`, `include_lengths=True` | pad batches, group by length, lengths | a `collate_fn` (§4), a bucketing sampler (§5), `pack_padded_sequence` (§7) |
+#
+# One copy-paste trap of the article: its CSV has a header row, and `TabularDataset` needed
+# `skip_header=True` or the header became a training example. `load_dataset("csv")` reads the
+# header as column names.
 
-# %%
-import time
+# %% slideshow={"slide_type": "skip"}
+from collections import Counter
+from functools import partial
+from itertools import islice
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -50,25 +52,22 @@ import torch
 from datasets import ClassLabel, load_dataset
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from nlpcourse.batch_plots import draw_padded_and_packed, plot_length_histograms
 from nlpcourse.batching import (
     BucketBatchSampler,
     EncodedDataset,
     PadCollate,
     encode_tokens,
-    padding_mask,
     sst2_subset,
     text_loader,
 )
 from nlpcourse.bilstm import BiLSTMClassifier
 from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data import load_sst2
+from nlpcourse.efficient import median_seconds
 from nlpcourse.paths import run_dir
-from nlpcourse.tokenize import (
-    regex_tokenize,
-    subword_tokenizer_fn,
-    tokenize_all,
-    train_subword_tokenizer,
-)
+from nlpcourse.stats import paired_bootstrap
+from nlpcourse.tokenize import regex_tokenize, subword_tokenizer_fn, train_subword_tokenizer
 from nlpcourse.training import fit, predict, predicted_labels
 from nlpcourse.vocab import Vocabulary
 
@@ -84,38 +83,49 @@ try:
 except ImportError as error:
     print(f"the article's import fails today: {type(error).__name__}: {error}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · Reading a CSV with `datasets` (the `TabularDataset` role)
 #
-# To have a CSV like the article's `train.csv`, we write the profile's SST-2 training rows and its
-# validation split to `runs/02_text_pipeline/` (ignored by git), then read them back the
-# modern way. `load_dataset("csv", …)` parses the file with pandas, stores it as an Arrow
-# table on disk (memory-mapped, so even large files do not fill the RAM) and returns a
-# `DatasetDict`.
+# To have a CSV like the article's `train.csv`, we write the profile's SST-2 training phrases
+# and the validation sentences to `runs/02_text_pipeline/` (ignored by git). The course's
+# held-out **test** sentences are not written: nothing in this notebook is scored on them.
+# `load_dataset("csv", …)` parses the files, stores them as Arrow tables on disk
+# (memory-mapped, so large files do not fill the RAM) and returns a `DatasetDict`.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 sst2 = sst2_subset(profile)  # the same rows as notebook 01 (local folder or hub)
 folder = run_dir("02_text_pipeline")
 files = {}
-for split, part in sst2.items():
+for split in ("train", "validation"):
     files[split] = str(folder / f"sst2_{split}.csv")
+    part = sst2[split]
     pd.DataFrame({"text": part["text"], "label": part["label"]}).to_csv(files[split], index=False)
 print((folder / "sst2_validation.csv").read_text()[:160])
 
-# %%
 csv_data = load_dataset("csv", data_files=files, cache_dir=str(folder / "datasets-cache"))
 csv_data = csv_data.cast_column("label", ClassLabel(names=["negative", "positive"]))
 print(csv_data)
-print(csv_data["train"].features)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# A `Dataset` is a table, and it stays one: `.map` runs a function over batches of rows and
+# stores the new columns beside the old ones (cached on disk, so a second run is instant).
+# That is the `Field`'s tokenising step, kept as a column instead of hidden in an object.
+
+# %% slideshow={"slide_type": "-"}
+csv_data = csv_data.map(
+    lambda rows: {"tokens": [regex_tokenize(text) for text in rows["text"]]}, batched=True
+)
+print(csv_data["train"].features)
+print(csv_data["train"][0])
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **The same data from the hub.** With a connection, one line gets SST-2 from the Hugging
-# Face hub: `load_dataset("stanfordnlp/sst2")` (its columns are `idx`, `sentence`, `label`).
-# This course often runs offline, so the cell below says plainly what happened;
+# Face hub: `load_dataset("stanfordnlp/sst2")` (columns `idx`, `sentence`, `label`). This
+# course often runs offline, so the cell says plainly what happened;
 # `nlpcourse.data.load_sst2()`, used everywhere else, tries the local data folder first and the
 # hub second, and renames the columns to `text` and `label`.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 try:
     hub_data = load_dataset("stanfordnlp/sst2")
     print(hub_data)
@@ -123,19 +133,18 @@ except Exception as error:  # offline here: HF_HUB_OFFLINE=1 or no network
     print(f"the hub is not reachable from here ({type(error).__name__}):")
     print("   ", str(error).splitlines()[0])
 local = load_sst2(["validation"])
-assert list(local["validation"]["text"]) == list(csv_data["validation"]["text"])
 print("load_sst2() found it anyway:", local)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · Tokenising
 #
-# The article asked spaCy to tokenise. SST-2's text is already split the way spaCy would
-# split it (`"it 's"`, `"does n't"`, punctuation set apart), so a regular expression that
-# lower-cases and separates words, contraction pieces and punctuation does the same job here,
-# without installing spaCy and its English model. It splits raw text the same way, so a new
-# review typed by hand gets the tokens the vocabulary knows:
+# The article asked spaCy to tokenise. SST-2's text is already split the way spaCy would split
+# it (`"it 's"`, `"does n't"`, punctuation set apart), so a regular expression that lower-cases
+# and separates words, contraction pieces and punctuation does the same job here, without
+# installing spaCy and its English model. It splits raw text the same way, so a review typed
+# by hand gets the tokens the vocabulary knows:
 
-# %% keep_output=true
+# %% keep_output=true slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
 sentence = "It's not a great film, but the actors don't waste a minute."
 print(regex_tokenize(sentence))
@@ -143,33 +152,27 @@ assert regex_tokenize(sentence) == regex_tokenize(
     "it 's not a great film , but the actors do n't waste a minute ."
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # A word-level vocabulary has a blind spot: a word it never saw becomes `<unk>`. A **subword**
 # tokenizer keeps frequent words whole and splits the others into known pieces (a piece that
 # continues a word is written with `##`), the idea behind BERT's WordPiece (notebook 03). The
-# `tokenizers` library trains one on our training text in a few seconds:
+# `tokenizers` library trains one on our training text in seconds:
 
-# %%
-texts = {split: list(part["text"]) for split, part in csv_data.items()}
-labels = {split: list(part["label"]) for split, part in csv_data.items()}
-start = time.perf_counter()
-wordpiece = train_subword_tokenizer(texts["train"], vocab_size=config.subword_vocab_size)
-print(
-    f"trained a WordPiece vocabulary of {wordpiece.get_vocab_size():,} in "
-    f"{time.perf_counter() - start:.1f} s"
-)
+# %% slideshow={"slide_type": "-"}
+wordpiece = train_subword_tokenizer(csv_data["train"]["text"], vocab_size=config.subword_vocab_size)
 subword_tokenize = subword_tokenizer_fn(wordpiece)
+print(f"WordPiece vocabulary of {wordpiece.get_vocab_size():,}")
 print(subword_tokenize(sentence))
 print(subword_tokenize("an unwatchably overlong rewatchability mess"))
 
-# %% [markdown]
-# Which tokenizer suits this data? Three numbers on the validation split: how many words each
-# needs in its vocabulary, how often a validation token is unknown, and how long the
-# sequences get (the LSTM's cost grows with length).
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# Which tokenizer suits this data? Three numbers on the validation sentences: how many entries
+# each needs in its vocabulary, how often a validation token is unknown, and how long the
+# sequences get (an LSTM's cost grows with length).
 
-# %%
-word_tokens = {split: tokenize_all(texts[split]) for split in texts}
-piece_tokens = {split: tokenize_all(texts[split], subword_tokenize) for split in texts}
+# %% slideshow={"slide_type": "-"}
+word_tokens = {split: list(part["tokens"]) for split, part in csv_data.items()}
+piece_validation = [subword_tokenize(text) for text in csv_data["validation"]["text"]]
 word_capped = Vocabulary.build(word_tokens["train"], max_size=config.vocab_size)
 word_all = Vocabulary.build(word_tokens["train"])
 piece_vocab = Vocabulary(
@@ -179,103 +182,190 @@ piece_vocab = Vocabulary(
 
 def describe(name, vocab, token_lists):
     lengths = np.array([len(tokens) for tokens in token_lists])
-    return (
-        name,
-        len(vocab),
-        vocab.unknown_rate(token_lists),
-        lengths.mean(),
-        np.percentile(lengths, 95),
-    )
+    return name, len(vocab), vocab.unknown_rate(token_lists), lengths.mean()
 
 
 rows = [
     describe(f"regex, {config.vocab_size:,} most frequent", word_capped, word_tokens["validation"]),
     describe("regex, every training word", word_all, word_tokens["validation"]),
-    describe("WordPiece (subword)", piece_vocab, piece_tokens["validation"]),
+    describe("WordPiece (subword)", piece_vocab, piece_validation),
 ]
-print(f"{'tokenizer':<30} {'vocab':>7} {'unknown':>8} {'mean len':>9} {'95% len':>8}")
-for name, size, unknown, mean, p95 in rows:
-    print(f"{name:<30} {size:>7,} {unknown:>8.2%} {mean:>9.1f} {p95:>8.0f}")
+print(f"{'tokenizer':<30} {'vocab':>7} {'unknown':>8} {'mean len':>9}")
+for name, size, unknown, mean in rows:
+    print(f"{name:<30} {size:>7,} {unknown:>8.2%} {mean:>9.1f}")
 
-# %% [markdown]
-# The word vocabulary capped at the article's 10,000 ids misses a noticeable share of the
-# validation tokens; keeping every training word helps only partly (new sentences bring new
-# words), at the cost of a larger embedding table. The subword tokenizer has almost no unknown
-# tokens with the same 10,000 ids, paying with somewhat longer sequences. The rest of this
-# notebook stays with the regex tokenizer and the article's 10,000 ids, as notebook 01 does.
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# Read the table: the word vocabulary capped at the article's 10,000 ids misses some validation
+# tokens; keeping every training word helps only partly (new sentences bring new words), at the
+# cost of a larger embedding table; the subword tokenizer has hardly any unknown tokens with the
+# same number of ids and pays with longer sequences. The rest of this notebook keeps the regex
+# tokenizer and the article's 10,000 ids, as notebook 01 does.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### How long are the texts?
 #
+# Padding, bucketing and packing are all about lengths, so look at them first. SST-2's training
+# rows are **phrases** cut from the parse trees of about 7,000 sentences (many are a word or
+# two); its validation rows are whole **sentences**.
+
+# %% slideshow={"slide_type": "subslide"}
+train_lengths = [len(tokens) for tokens in word_tokens["train"]]
+val_lengths_all = [len(tokens) for tokens in word_tokens["validation"]]
+fig = plot_length_histograms(
+    {"training phrases": train_lengths, "validation sentences": val_lengths_all},
+    max_len=config.max_len,
+)
+fig.savefig(folder / "length_histograms.png", dpi=80)
+for name, values in (("training phrases", train_lengths), ("validation", val_lengths_all)):
+    print(
+        f"{name:<17} median {np.median(values):>4.0f}  90th percentile "
+        f"{np.percentile(values, 90):>4.0f}  longest {max(values)} tokens"
+    )
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · The vocabulary
 #
-# `Vocabulary.build` counts tokens and assigns ids: the special tokens first (`<pad>` = 0,
-# `<unk>` = 1), then the tokens from most to least frequent, ties in alphabetical order — so
-# the same text always gives the same ids. `min_freq` drops rare tokens and `max_size` caps
-# the total (specials included).
+# A vocabulary is a list: position = id. Count the tokens of the training text, put the special
+# tokens first (`<pad>` = 0, `<unk>` = 1), then the tokens from most to least frequent, ties in
+# alphabetical order so the same text always gives the same ids. `min_freq` drops rare tokens,
+# `max_size` caps the total (specials included, like Keras's `Embedding(10000, 64)`).
 
-# %%
-for min_freq in (1, 2, 3, 5):
-    size = len(Vocabulary.build(word_tokens["train"], min_freq=min_freq))
-    print(f"min_freq={min_freq}: {size:>6,} ids")
-vocab = word_capped
-print(vocab)
-print("least frequent kept:", vocab.itos[-3:], [vocab.counts[t] for t in vocab.itos[-3:]])
 
-# %% keep_output=true
+# %% slideshow={"slide_type": "subslide"}
+def build_itos(token_lists, max_size=None, min_freq=1, specials=("<pad>", "<unk>")):
+    """Id → token list: specials, then tokens by falling count (ties alphabetical)."""
+    counts = Counter(token for tokens in token_lists for token in tokens)
+    kept = [token for token, n in counts.items() if n >= min_freq and token not in specials]
+    kept.sort(key=lambda token: (-counts[token], token))  # most frequent first
+    if max_size is not None:
+        kept = kept[: max_size - len(specials)]  # the specials count towards max_size
+    return list(specials) + kept
+
+
+itos = build_itos(word_tokens["train"], max_size=config.vocab_size)
+stoi = {token: index for index, token in enumerate(itos)}  # token → id
+print(len(itos), itos[:8])
+print([stoi.get(token, 1) for token in regex_tokenize(sentence)])  # unknown → 1
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# The package's `Vocabulary.build` does the same with input checks, `encode`/`decode` and
+# saving; from here on the notebook uses it.
+
+# %% slideshow={"slide_type": "-"}
+vocab = Vocabulary.build(word_tokens["train"], max_size=config.vocab_size)
+assert itos == vocab.itos and vocab == word_capped
+for min_freq in (1, 2, 5):
+    assert build_itos(word_tokens["train"], min_freq=min_freq) == (
+        Vocabulary.build(word_tokens["train"], min_freq=min_freq).itos
+    )
+    print(
+        f"min_freq={min_freq}: {len(build_itos(word_tokens['train'], min_freq=min_freq)):>6,} ids"
+    )
+
+# %% keep_output=true slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
 ids = vocab.encode(regex_tokenize(sentence))
 print(ids)
 print(vocab.decode(ids))
 
-# %% [markdown]
-# ## 4 · Numericalising and collating with dynamic padding
-#
-# Ids per sentence have different lengths; a batch must be a rectangle. A `collate_fn` pads
-# each batch, and it should pad only to the **longest sequence in that batch** (dynamic
-# padding), not to a global maximum. It also returns each row's real length, which the LSTM
-# needs to skip the padding, and from which a mask follows.
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Numericalising** is one more `.map`: a column of ids beside the tokens, cut to `max_len`
+# (a text with no token at all gets one `<unk>`, since an empty sequence has no last LSTM
+# state). The package's `encode_tokens` gives the same lists.
 
-# %%
-train_set = EncodedDataset(
-    encode_tokens(word_tokens["train"], vocab, config.max_len), labels["train"]
+# %% slideshow={"slide_type": "-"}
+csv_data = csv_data.map(
+    lambda rows: {
+        "ids": [
+            vocab.encode(tokens)[: config.max_len] or [vocab.unk_id] for tokens in rows["tokens"]
+        ]
+    },
+    batched=True,
 )
-val_set = EncodedDataset(
-    encode_tokens(word_tokens["validation"], vocab, config.max_len), labels["validation"]
-)
+for split in csv_data:
+    assert list(csv_data[split]["ids"]) == encode_tokens(word_tokens[split], vocab, config.max_len)
+train_set = EncodedDataset(csv_data["train"]["ids"], csv_data["train"]["label"])
+val_set = EncodedDataset(csv_data["validation"]["ids"], csv_data["validation"]["label"])
+print(csv_data["validation"][0]["tokens"], csv_data["validation"][0]["ids"])
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## 4 · Collating: dynamic padding and lengths
+#
+# Id lists have different lengths; a batch must be a rectangle. A `collate_fn` receives the
+# list of examples a batch is made of and pads them to the **longest sequence in that batch**
+# (dynamic padding), not to a global maximum. It also returns each row's real length, which the
+# LSTM needs to skip the padding.
+
+
+# %% slideshow={"slide_type": "subslide"}
+def pad_collate(examples, pad_id=0):
+    """[(ids, label), ...] → ids (batch, time), lengths (batch,), labels (batch,)."""
+    lengths = torch.tensor([len(ids) for ids, _ in examples])  # (batch,)
+    padded = torch.full((len(examples), int(lengths.max())), pad_id)  # (batch, time)
+    for row, (ids, _) in enumerate(examples):
+        padded[row, : len(ids)] = ids  # real tokens first, pads after
+    labels = torch.stack([label for _, label in examples])  # (batch,)
+    return padded, lengths, labels
+
+
 examples = [val_set[i] for i in range(4)]  # 4 × (ids, label)
+mine = pad_collate(examples, vocab.pad_id)
+theirs = PadCollate(vocab.pad_id)(examples)  # the package's collate, used from here on
+for a, b in zip(mine, theirs, strict=True):
+    torch.testing.assert_close(a, b)
+print(mine[0])
+
+# %% keep_output=true slideshow={"slide_type": "-"}
+# NBVAL_CHECK_OUTPUT
 dynamic_ids, dynamic_lengths, batch_labels = PadCollate(vocab.pad_id)(examples)
 fixed_ids, fixed_lengths, _ = PadCollate(vocab.pad_id, fixed_len=config.max_len)(examples)
-print(dynamic_ids)
-print(padding_mask(dynamic_lengths).int())  # (4, time): 1 at real tokens
-
-# %% keep_output=true
-# NBVAL_CHECK_OUTPUT
 print("dynamic padding:", tuple(dynamic_ids.shape), "lengths", dynamic_lengths.tolist())
 print("fixed padding:  ", tuple(fixed_ids.shape), "lengths", fixed_lengths.tolist())
 print("labels", batch_labels.tolist())
 
-# %% [markdown]
-# ## 5 · Fixed padding, dynamic padding, bucketing: what each costs
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## 5 · Where the padding goes, and bucketing
 #
 # Three ways to batch the same training epoch:
 #
 # * **fixed** — every sequence padded to `max_len` (what Keras needed in notebook 01);
 # * **dynamic** — shuffled batches, each padded to its own longest sequence;
-# * **bucketing** — `BucketBatchSampler` shuffles, cuts the data into pools of 50 batches,
-#   sorts each pool by length and cuts it into batches, then shuffles the batch order: every
-#   sentence still appears once per epoch in a random batch, but its batch-mates have about
-#   its length, so there is little left to pad.
+# * **bucketing** — shuffle, cut the data into pools of 50 batches, sort each pool by length,
+#   cut it into batches, shuffle the order of the batches. Every text still appears once per
+#   epoch in a random batch, but its batch-mates have about its length.
 #
-# The sampler yields lists of indices; the lengths inside a batch are close:
+# The bucketing sampler is a few lines. It yields lists of indices; `DataLoader(dataset,
+# batch_sampler=…)` turns each list into a batch.
 
-# %%
+
+# %% slideshow={"slide_type": "subslide"}
+def bucket_batches(lengths, batch_size, pool_batches=50, seed=0):
+    """One epoch of batches of indices: shuffled, sorted by length inside each pool."""
+    generator = torch.Generator().manual_seed(seed)
+    lengths = torch.as_tensor(lengths)  # (n,)
+    order = torch.randperm(len(lengths), generator=generator)  # (n,) shuffled indices
+    pool = batch_size * pool_batches
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = order[start : start + pool]  # (≤ pool,) one pool of indices
+        chunk = chunk[torch.argsort(lengths[chunk], stable=True)]  # shortest first
+        batches += [chunk[i : i + batch_size].tolist() for i in range(0, len(chunk), batch_size)]
+    shuffled = torch.randperm(len(batches), generator=generator)  # (batches,) random order
+    return [batches[i] for i in shuffled]
+
+
+my_batches = bucket_batches(train_set.lengths, config.batch_size, seed=profile.seed)
 sampler = BucketBatchSampler(train_set.lengths, config.batch_size, seed=profile.seed)
-for batch in list(sampler)[:3]:
+assert my_batches == list(sampler)  # the package's sampler: the same first epoch
+assert sorted(i for batch in my_batches for i in batch) == list(range(len(train_set)))
+for batch in my_batches[:3]:
     batch_lengths = [train_set.lengths[i] for i in batch]
-    print(f"{len(batch)} sentences of lengths {min(batch_lengths)}..{max(batch_lengths)}")
+    print(f"{len(batch)} texts of lengths {min(batch_lengths)}..{max(batch_lengths)}")
 
-# %% [markdown]
-# Now the padding each way processes in one epoch (counted exactly, no training needed):
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# Now the padding each way adds in one epoch, counted exactly (no training needed):
 
-# %%
+# %% slideshow={"slide_type": "-"}
 loaders = {
     "fixed": text_loader(
         train_set,
@@ -292,17 +382,26 @@ loaders = {
         train_set, config.batch_size, "bucket", shuffle=True, seed=profile.seed
     ),
 }
-padding = {}
+padding, widths = {}, {}
 for name, loader in loaders.items():
     total = real = 0
+    widths[name] = []
     for ids, lengths, _ in loader:  # ids: (batch, time)
         total += ids.numel()
         real += int(lengths.sum())
+        widths[name].append(ids.shape[1])
     padding[name] = (real, total - real)
-    print(f"{name:<10} {total - real:>10,} padding tokens for {real:,} real ones")
+print(
+    f"{'batching':<10} {'real tokens':>12} {'pad tokens':>11} {'pad share':>10} {'median width':>13}"
+)
+for name, (real, pads) in padding.items():
+    print(
+        f"{name:<10} {real:>12,} {pads:>11,} {pads / (real + pads):>10.0%} "
+        f"{np.median(widths[name]):>13.0f}"
+    )
 
-# %%
-fig, ax = plt.subplots(figsize=(6, 2.6))
+# %% slideshow={"slide_type": "subslide"}
+fig, ax = plt.subplots(figsize=(6, 2.4))
 names = list(padding)
 ax.barh(names, [padding[n][0] for n in names], label="real tokens")
 ax.barh(
@@ -312,79 +411,129 @@ ax.barh(
     label="padding",
     color="lightgray",
 )
-ax.set(xlabel="tokens processed in one training epoch")
+ax.set(xlabel="tokens in one training epoch")
 ax.legend(loc="lower right")
 ax.invert_yaxis()
 fig.tight_layout()
 fig.savefig(folder / "padding_per_epoch.png", dpi=80)
 
-# %% [markdown]
-# Padding is work: an LSTM reading a padded batch steps through every position. Next, the
-# training speed of the same model on each loader, timed over the first
-# `config.timing_batches` batches of an epoch — once with the LSTM reading the whole padded
-# rectangle, once with packed sequences (below), which skip the padding but cost a little
-# bookkeeping.
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Reading the table.** A batch is as wide as its longest text. The training phrases are mostly
+# short, but their lengths have a long tail (the histogram above), and a random batch of
+# `config.batch_size` phrases almost always catches one long phrase from that tail, so its width
+# is close to `max_len` anyway: dynamic padding saves little over fixed padding here (compare the
+# median widths). It would save much more with small batches or texts of even length.
+# Bucketing attacks the cause: batch-mates of similar length, so each batch is only as wide as
+# its own texts. The sentence below is computed from the table:
+
+# %% slideshow={"slide_type": "-"}
+share = {name: pads / (real + pads) for name, (real, pads) in padding.items()}
+print(
+    f"padding share: fixed {share['fixed']:.0%}, dynamic {share['dynamic']:.0%}, "
+    f"bucketing {share['bucketing']:.0%}; dynamic padding removes "
+    f"{1 - padding['dynamic'][1] / padding['fixed'][1]:.0%} of fixed padding's pads, "
+    f"bucketing {1 - padding['bucketing'][1] / padding['fixed'][1]:.0%}."
+)
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## 6 · Is less padding faster? Timed on the same batches
+#
+# Padding is work: an LSTM reading a padded batch steps through every position. We time
+# training steps of the same model on each loader's batches, once reading the whole padded
+# rectangle and once with packed sequences (§7), which skip the padding at the cost of some
+# bookkeeping. Fair timing: each loader's first `config.timing_batches` batches are taken
+# **once** (`list(islice(loader, n))`), every variant trains on exactly those, after one
+# warm-up pass, and the median of `config.timing_repeats` passes is reported as real tokens
+# (and texts) per second.
+
+# %% slideshow={"slide_type": "subslide"}
+timed_batches = {
+    name: list(islice(loader, config.timing_batches)) for name, loader in loaders.items()
+}
 
 
-# %%
-def samples_per_second(loader, packed, batches):
-    seed_everything(profile.seed)
-    model = BiLSTMClassifier(
-        len(vocab), config.embed_dim, config.hidden_size, config.dense_dim, packed=packed
-    )
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+def train_steps(model, optimizer, batches):
+    """One optimizer step per batch (the timed work)."""
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    seen, start = 0, time.perf_counter()
-    for step, (ids, lengths, targets) in enumerate(loader):
-        if step == batches:
-            break
+    for ids, lengths, targets in batches:
         loss = loss_fn(model(ids, lengths).squeeze(1), targets.float())  # logits: (batch,)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        seen += len(targets)
-    return seen / (time.perf_counter() - start)
 
 
-speed = {
-    (name, packed): samples_per_second(loader, packed, config.timing_batches)
-    for name, loader in loaders.items()
-    for packed in (False, True)
-}
-print(
-    f"{'batching':<10} {'padding/epoch':>14} {'pad share':>10} "
-    f"{'samples/s (pads read)':>22} {'samples/s (packed)':>19}"
-)
-for name in loaders:
-    real, pads = padding[name]
+timing = {}
+for name, batches in timed_batches.items():
+    real_tokens = sum(int(lengths.sum()) for _, lengths, _ in batches)
+    texts = sum(len(lengths) for _, lengths, _ in batches)
+    for packed in (False, True):
+        seed_everything(profile.seed)
+        model = BiLSTMClassifier(
+            len(vocab), config.embed_dim, config.hidden_size, config.dense_dim, packed=packed
+        )
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        seconds = median_seconds(
+            partial(train_steps, model, optimizer, batches), repeats=config.timing_repeats
+        )
+        timing[name, packed] = (real_tokens / seconds, texts / seconds)
+base = timing["fixed", False][0]
+print(f"{'batching':<10} {'LSTM reads':<10} {'real tokens/s':>14} {'texts/s':>9} {'vs fixed':>9}")
+for (name, packed), (tokens_s, texts_s) in timing.items():
     print(
-        f"{name:<10} {pads:>14,} {pads / (real + pads):>10.0%} "
-        f"{speed[name, False]:>22,.0f} {speed[name, True]:>19,.0f}"
+        f"{name:<10} {'packed' if packed else 'the pads':<10} {tokens_s:>14,.0f} "
+        f"{texts_s:>9,.0f} {tokens_s / base:>8.2f}×"
     )
 
-# %% [markdown]
-# ## 6 · Packed sequences: stop the pads from leaking in
-#
-# An LSTM's last hidden state is meant to summarise the sentence. Without help, in a padded
-# batch the forward direction keeps running through the pads after the last word, and the
-# backward direction *starts* on the pads: both final states carry padding. `pack_padded_sequence`
-# stores the batch without the pads, together with the lengths, so each row's LSTM stops at
-# its own last token:
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# Read the ratios, not the absolute speeds (those depend on the machine and on what else it
+# runs). On a CPU an LSTM's cost follows the number of **time steps** it loops over, which is the
+# batch's width, whether it reads the pads or skips them with packing; packing adds bookkeeping
+# per step. So the width, which bucketing shrinks, is what sets the speed:
 
-# %%
+# %% slideshow={"slide_type": "-"}
+for packed in (False, True):
+    speedup = timing["bucketing", packed][0] / timing["fixed", packed][0]
+    dynamic = timing["dynamic", packed][0] / timing["fixed", packed][0]
+    print(
+        f"LSTM {'packed' if packed else 'reading the pads'}: bucketing {speedup:.1f}× and "
+        f"dynamic padding {dynamic:.1f}× the tokens/s of fixed padding"
+    )
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## 7 · Packed sequences: stop the pads from leaking in
+#
+# An LSTM's last hidden state is meant to summarise the text. In a padded batch the forward
+# direction keeps running through the pads after the last word, and the backward direction
+# *starts* on the pads: both final states carry padding. `pack_padded_sequence` stores the batch
+# without the pads: rows sorted longest first, then time step by time step only the rows still
+# running, with `batch_sizes` saying how many. Each row's LSTM stops at its own last token.
+
+# %% slideshow={"slide_type": "subslide"}
+short = [i for i, n in enumerate(val_set.lengths) if 3 <= n <= 11]  # short, to draw
+picture = [val_set[i] for i in short[:5]]  # five validation sentences
+picture_ids, picture_lengths, _ = PadCollate(vocab.pad_id)(picture)  # (5, time), (5,)
+fig = draw_padded_and_packed(
+    picture_lengths.tolist(), [vocab.decode(ids.tolist()) for ids, _ in picture]
+)
+fig.savefig(folder / "packed_batch.png", dpi=80)
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# The same in code, on random vectors:
+
+# %% slideshow={"slide_type": "-"}
 embedded = torch.randn(3, 5, 4)  # (batch, time, features): 3 rows of lengths 5, 2, 3
-lengths = torch.tensor([5, 2, 3])
+lengths = torch.tensor([5, 2, 3])  # (batch,)
 packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
 print("packed data", tuple(packed.data.shape), "= 10 real time steps of 4 features")
 print("rows still running at each time step:", packed.batch_sizes.tolist())
-unpacked, unpacked_lengths = pad_packed_sequence(packed, batch_first=True)  # back to (3, 5, 4)
+unpacked, unpacked_lengths = pad_packed_sequence(packed, batch_first=True)  # (3, 5, 4)
 assert torch.equal(unpacked_lengths, lengths)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The effect on a model: the same sentence, alone and with ten pads after it. With packing,
 # the output cannot change; without it, it does.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 seed_everything(profile.seed)
 probe = BiLSTMClassifier(len(vocab), config.embed_dim, config.hidden_size, config.dense_dim).eval()
 alone = torch.tensor([vocab.encode(regex_tokenize("a charming film ."))])  # (1, 4)
@@ -392,18 +541,19 @@ padded = torch.cat([alone, torch.zeros(1, 10, dtype=torch.long)], dim=1)  # (1, 
 with torch.no_grad():
     for packed in (True, False):
         probe.packed = packed
-        a, b = probe(alone, torch.tensor([4])), probe(padded, torch.tensor([4]))
+        a, b = probe(alone, torch.tensor([4])), probe(padded, torch.tensor([4]))  # (1, 1) each
         print(f"packed={packed!s:<5}  alone {a.item():+.5f}   with 10 pads {b.item():+.5f}")
         assert torch.allclose(a, b) == packed
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Does it matter after training? Two identical models, the same seed, the same dynamically
-# padded training batches; one packs, the other reads the pads. Then each is scored on the
-# validation split batched three ways: padded dynamically in training-size batches, padded to the
-# fixed `max_len`, and one sentence at a time (no padding at all).
+# padded training batches (`config.packing_epochs` epoch(s)); one packs, the other reads the
+# pads. Each is scored on the **validation** sentences batched three ways: dynamically padded
+# in training-size batches, padded to the fixed `max_len`, and one sentence at a time (no
+# padding at all). One training run per model is what this budget allows, so the uncertainty is
+# a paired bootstrap over the validation sentences; it ignores seed-to-seed variation.
 
-
-# %%
+# %% slideshow={"slide_type": "-"}
 val_loaders = {
     f"dynamic, batches of {config.batch_size}": text_loader(val_set, config.batch_size, "dynamic"),
     f"fixed, {config.max_len} tokens": text_loader(
@@ -434,78 +584,116 @@ for packed in (True, False):
         device=device,
     )
     for name, loader in val_loaders.items():  # the loaders keep the sentences' order
-        answers[name, packed] = predicted_labels(predict(models[packed], loader))  # (872,)
+        answers[name, packed] = predicted_labels(predict(models[packed], loader))  # (rows,)
 
-print(f"{'validation batches':<28} {'packed':>8} {'pads read':>10}")
+# %% slideshow={"slide_type": "subslide"}
+truth = val_set.labels
+print(f"{'validation batches':<28} {'packed':>8} {'pads read':>10}   packed − pads read [95% CI]")
 for name in val_loaders:
-    packed_acc, pads_acc = (
-        (answers[name, p] == val_set.labels).float().mean() for p in (True, False)
-    )
-    print(f"{name:<28} {packed_acc:>8.4f} {pads_acc:>10.4f}")
+    packed_acc, pads_acc = ((answers[name, p] == truth).float().mean() for p in (True, False))
+    gap = paired_bootstrap(truth, answers[name, True], answers[name, False], seed=profile.seed)
+    print(f"{name:<28} {packed_acc:>8.4f} {pads_acc:>10.4f}   {gap}")
 
-# %%
-changed = {}
-for packed in models:
-    fixed_pred = answers[f"fixed, {config.max_len} tokens", packed]
-    alone_pred = answers["one at a time, no padding", packed]
-    changed[packed] = int((fixed_pred != alone_pred).sum())
+fixed_name, alone_name = f"fixed, {config.max_len} tokens", "one at a time, no padding"
+changed = {p: int((answers[fixed_name, p] != answers[alone_name, p]).sum()) for p in (True, False)}
 print(
-    f"validation answers that change with the padding: packed {changed[True]}, "
-    f"pads read {changed[False]} (of {len(val_set)})"
+    f"validation answers that change between fixed padding and no padding: packed "
+    f"{changed[True]}, pads read {changed[False]} (of {len(val_set)})"
+)
+gap = paired_bootstrap(
+    truth, answers[alone_name, True], answers[alone_name, False], seed=profile.seed
+)
+print(
+    "one sentence at a time: packing",
+    "measurably helps"
+    if gap.low > 0
+    else "measurably hurts"
+    if gap.high < 0
+    else "makes no difference measurable at this budget",
+    f"(interval {gap.low:+.3f}..{gap.high:+.3f}).",
 )
 
-# %% [markdown]
-# Read the table by rows and by columns. The packed model's answers do not depend on how the
-# sentences are batched (at most a borderline case flips from rounding). The model that reads
-# the pads was trained with them, and an LSTM can partly learn to carry its state across pad
-# steps (here the pad embedding is a zero vector), so on padding like its training batches it
-# may score close to the packed model; but its answer for a sentence depends on how much
-# padding its batch-mates bring — a model whose prediction changes with the company it is
-# batched with is a bug, whatever its average accuracy.
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# Read the table by columns and by rows, and only as far as the intervals allow. The packed
+# model's answers do not depend on how the sentences are batched (at most a borderline case
+# flips from rounding). The model that reads the pads was trained with them, and an LSTM can
+# partly learn to carry its state across pad steps (the pad embedding is a zero vector), so its
+# accuracy may or may not differ measurably from the packed model's; but its answer for a
+# sentence depends on how much padding its batch-mates bring (the count printed above). A model
+# whose prediction changes with the company it is batched with has a bug, whatever its average.
 #
-# Bucketing and packing go together: bucketing removes most of the padding, so there is
-# little left to leak, and packing makes the rest harmless. `sst2_loaders` (notebook 01) uses
-# both.
-#
+# Bucketing and packing go together: bucketing removes most of the padding, so there is little
+# left to leak, and packing makes the rest harmless. `sst2_loaders` (notebook 01) uses both.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Speaker notes: ask the room to predict the padding share of dynamic padding before showing
+# the table; most guess it is small. The histogram's long tail is the explanation. The timing
+# ratios move with the machine; point at the ratio column only.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
-# **1.** Build a vocabulary from the training tokens (`word_tokens["train"]`) that keeps only
-# tokens seen at least twice, with at most 5,000 ids in all.
+# **1. Batches under a token budget.** Instead of a fixed number of texts per batch, many
+# pipelines fill each batch up to a budget of padded positions: rows × the batch's longest
+# length ≤ `max_tokens`, so a batch of short texts holds many rows and a batch of long ones few.
+# Write `make_batches(lengths, max_tokens)` returning a list of batches (lists of indices):
+# every index exactly once, each batch within the budget (a single text longer than the
+# budget may sit alone), little padding, no needlessly small batches. The check runs your
+# function on lengths of its own.
 
-# %%
-from nlpcourse.exercises.ch02 import check_fixed_padding, check_padding_mask, check_vocab
+# %% slideshow={"slide_type": "-"}
+from nlpcourse.exercises.ch02 import (
+    check_fixed_padding,
+    check_padding_mask,
+    check_token_budget_batches,
+)
 
-my_vocab = None  # your answer
-check_vocab(my_vocab, word_tokens["train"], min_freq=2, max_size=5_000)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
-my_vocab = Vocabulary.build(word_tokens["train"], min_freq=2, max_size=5_000)
-assert check_vocab(my_vocab, word_tokens["train"], min_freq=2, max_size=5_000)
+def make_batches(lengths, max_tokens):
+    """Your code: return a list of batches, each a list of indices into ``lengths``."""
+    ...
 
-# %% [markdown]
+
+check_token_budget_batches(make_batches)
+
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
+def solution_batches(lengths, max_tokens):
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])  # shortest first
+    batches, batch = [], []
+    for index in order:
+        if batch and lengths[index] * (len(batch) + 1) > max_tokens:  # the newest is the longest
+            batches.append(batch)
+            batch = []
+        batch.append(index)
+    return [*batches, batch] if batch else batches
+
+
+assert check_token_budget_batches(solution_batches)
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **2.** Attention layers (notebook 04) need a mask instead of lengths. For the batch of
 # lengths below, build the `(batch, time)` boolean mask that is True at real tokens, using
 # only tensor operations (no loop).
 
-# %%
+# %% slideshow={"slide_type": "-"}
 lengths = torch.tensor([5, 2, 7, 1])
 my_mask = None  # your answer
 check_padding_mask(my_mask, lengths)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
 my_mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]  # (4, 7)
 assert check_padding_mask(my_mask, lengths)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **3.** How many padding tokens does fixed-length padding to `config.max_len` add to the
-# validation split? Use the untruncated lengths, `[len(t) for t in word_tokens["validation"]]`
-# — careful with sentences longer than `max_len`.
+# validation sentences? Use the untruncated lengths, `val_lengths_all` — careful with sentences
+# longer than `max_len`.
 
-# %%
-val_lengths = [len(tokens) for tokens in word_tokens["validation"]]
+# %% slideshow={"slide_type": "-"}
 my_pads = None  # your answer
-check_fixed_padding(my_pads, val_lengths, config.max_len)
+check_fixed_padding(my_pads, val_lengths_all, config.max_len)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
-my_pads = sum(max(0, config.max_len - length) for length in val_lengths)
-assert check_fixed_padding(my_pads, val_lengths, config.max_len)
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
+my_pads = sum(max(0, config.max_len - length) for length in val_lengths_all)
+assert check_fixed_padding(my_pads, val_lengths_all, config.max_len)

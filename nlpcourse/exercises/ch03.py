@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import torch
@@ -41,7 +42,7 @@ def check_segment_b_length(answer: int | None) -> bool:
         return verdict(False, "", "close: which segment does the final [SEP] belong to?")
     return verdict(
         answer == expected,
-        f"{expected} tokens: the second sentence's pieces and its closing [SEP].",
+        "the second segment counted with its closing [SEP].",
         "encode the two texts in one call, tokenizer(a, b), and sum token_type_ids.",
     )
 
@@ -56,7 +57,7 @@ def check_head_parameters(answer: int | None) -> bool:
         return verdict(False, "", "you counted the weights; the layer has a bias per class too.")
     return verdict(
         answer == expected,
-        f"{hidden} × {AG_NEWS_CLASSES} weights + {AG_NEWS_CLASSES} biases = {expected:,}.",
+        "weights and biases both counted.",
         "the head is one Linear(hidden_size, num_labels): weights plus biases.",
     )
 
@@ -77,6 +78,50 @@ def check_loss_by_hand(answer: float | torch.Tensor | None) -> bool:
         return verdict(False, "", "that is the sum over the batch; the loss is the mean.")
     return verdict(
         math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6),
-        f"{expected:.4f}, the mean of −log softmax(logits)[label] over the three rows.",
+        "it matches F.cross_entropy on these logits.",
         "take logits − logsumexp(logits) per row, pick the true class, negate, average.",
     )
+
+
+SEP_PAIRS = (
+    ("The movie was long.", "I loved every minute."),
+    ("Dull.", "A tedious, overlong mess that never finds its rhythm."),
+    ("Unbelievably charming!", "Yes."),
+)
+
+
+def check_sep_positions(find_seps: Callable[[str, str], Sequence[int]] | None) -> bool:
+    """Exercise 1: ``find_seps(first, second)`` → the positions of ``[SEP]`` in the encoded pair.
+
+    The function is run on pairs it has not seen, with the profile's tokenizer; the positions
+    must be indices into ``input_ids`` of ``tokenizer(first, second)``.
+    """
+    if unanswered(find_seps, "write a function find_seps(first, second)"):
+        return False
+    if not callable(find_seps):
+        return verdict(False, "", "pass the function itself (no parentheses after its name).")
+    tokenizer = _tokenizer(get_profile().bert)
+    for first, second in SEP_PAIRS:
+        encoded = tokenizer(first, second)
+        ids = encoded["input_ids"]
+        expected = [i for i, token in enumerate(ids) if token == tokenizer.sep_token_id]
+        try:
+            result = find_seps(first, second)
+            if result is None:
+                unanswered(None, "find_seps returns None: return the list of positions")
+                return False
+            answer = [int(i) for i in result]
+        except Exception as error:  # a student's bug: say what happened, no traceback
+            return verdict(False, "", f"the function raised {type(error).__name__}: {error}")
+        if answer == [i + 1 for i in expected]:
+            return verdict(False, "", "off by one: positions count from 0, [CLS] is at 0.")
+        if answer == [len(ids) - 1]:
+            return verdict(False, "", "a pair has two [SEP]: one closes each segment.")
+        if answer != expected:
+            return verdict(
+                False,
+                "",
+                "encode the two texts in one call, tokenizer(first, second), and find "
+                "tokenizer.sep_token_id in input_ids.",
+            )
+    return verdict(True, "both separators found on every pair.", "")
