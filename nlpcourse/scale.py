@@ -347,8 +347,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 loss = model(**batch).loss  # () mean over this process's micro-batch
                 accelerator.backward(loss)  # divided by the accumulation steps; all-reduced
                 grad_norm = torch.zeros(())
-                if accelerator.sync_gradients and args.max_grad_norm > 0:
-                    grad_norm = accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                if accelerator.sync_gradients:
+                    rates = [group["lr"] for group in optimizer.param_groups]  # for this step
+                    if args.max_grad_norm > 0:
+                        grad_norm = accelerator.clip_grad_norm_(
+                            model.parameters(), args.max_grad_norm
+                        )
                 optimizer.step()  # a no-op until the window is complete
                 if accelerator.sync_gradients:
                     scheduler.step()
@@ -365,7 +369,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                     step=step,
                     epoch=step / steps_per_epoch,
                     loss=mean_loss,
-                    lr=[g["lr"] for g in optimizer.param_groups],
+                    lr=rates,
                     grad_norm=float(grad_norm),
                     seconds=now - clock,
                 )
