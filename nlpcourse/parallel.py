@@ -71,15 +71,16 @@ def plot_data_parallel(processes: int = 2, accumulation: int = 2, per_device: in
     top = 1.4 * processes
     box(0.1, 0.2, 1.5, top - 0.6, "the shuffled\ntraining rows", "lightgrey", 0.6)
     reduce_x = 7.0
-    box(reduce_x, 0.2, 1.2, top - 0.6, "all-reduce\n(mean of the\ngradients)", "gold", 0.6)
+    reduce_text = "all-reduce:\nmean of the\ngradients,\nonce per step"
+    box(reduce_x, 0.2, 1.2, top - 0.6, reduce_text, "gold", 0.6)
     for rank in range(processes):
         y = top - 1.4 * (rank + 1) + 0.35
         c = colors[rank]
-        micro = " ".join(f"b{rank + processes * k}" for k in range(accumulation))
-        box(2.1, y, 1.8, 0.8, f"shard of rank {rank}\n{accumulation} x {per_device} rows: {micro}",
-            c)  # fmt: skip
-        box(4.3, y, 2.2, 0.8, f"replica {rank}: same weights\nforward, backward → grad",
-            c)  # fmt: skip
+        micro = ", ".join(f"b{rank + processes * k}" for k in range(accumulation))
+        shard_text = f"shard of rank {rank}\nmicro-batches {micro}\n({per_device} rows each)"
+        box(2.1, y, 1.8, 0.8, shard_text, c)
+        box(4.3, y, 2.2, 0.8, f"replica {rank}: same weights\nforward, backward,\n"
+            "gradients added up", c)  # fmt: skip
         box(8.6, y, 1.3, 0.8, f"replica {rank}\nsame update", c)
         arrow(1.6, y + 0.4, 2.1, y + 0.4)
         arrow(3.9, y + 0.4, 4.3, y + 0.4)
