@@ -46,7 +46,7 @@ def launch_command(
 
 
 def run_launch(command: list[str], timeout: float = 900, env: dict[str, str] | None = None) -> str:
-    """Run ``command``; return its output, or raise :class:`LaunchError` with the last lines.
+    """Run ``command``; return its standard output, or raise :class:`LaunchError` with its end.
 
     ``env`` adds to (or overrides) this process's environment variables.
     """
@@ -59,11 +59,10 @@ def run_launch(command: list[str], timeout: float = 900, env: dict[str, str] | N
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, env=env, check=False
     )
-    output = done.stdout + done.stderr
     if done.returncode != 0:
-        tail = "\n".join(output.strip().splitlines()[-25:])
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
         raise LaunchError(f"the launched run failed (exit {done.returncode}):\n{tail}")
-    return output
+    return done.stdout
 
 
 def read_metrics(output_dir: Path) -> dict[str, Any]:
