@@ -134,3 +134,31 @@ def test_help_explains_the_knobs(capsys):
     for knob in ("--per_device_batch_size", "--gradient_accumulation_steps", "--resume_from"):
         assert knob in text
     assert "effective batch" in text
+
+
+def test_profiles_size_the_launch():
+    from nlpcourse.config import get_profile
+    from nlpcourse.launch import course_file
+    from nlpcourse.parallel import effective_batch_size
+
+    quick = get_profile("quick")
+    sc = quick.scale
+    # the notebook's 2-process run steps on notebook 06's batch of 32
+    assert (
+        effective_batch_size(sc.per_device_batch_size, sc.processes, sc.gradient_accumulation_steps)
+        == quick.agnews.batch_size
+    )
+    assert sc.timing_batch_size % sc.processes == 0
+    for name in ("quick", "full"):
+        assert course_file("configs", "accelerate", get_profile(name).scale.launch_config)
+    assert get_profile("full").scale.max_steps is None
+
+
+def test_command_line_sizes():
+    from nlpcourse.scale import build_parser
+
+    args = build_parser().parse_args(
+        ["--output_dir", "x", "--val_size", "0.1", "--train_rows", "all", "--max_steps", "7"]
+    )
+    assert args.val_size == 0.1 and args.train_rows is None and args.max_steps == 7
+    assert build_parser().parse_args(["--output_dir", "x", "--val_size", "500"]).val_size == 500
