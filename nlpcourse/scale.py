@@ -5,7 +5,9 @@ split, differential learning rates, a warmup schedule, gradient accumulation, gr
 mixed precision (from the Accelerate config), then evaluation gathered from every process,
 ``save_state`` checkpoints that a later run resumes from, and a final ``save_pretrained``.
 What launches it (``accelerate launch``, ``torchrun``) decides how many processes run; the code
-is the same for one or many.
+is the same for one or many. One difference from 06's ``fit()``: Accelerate divides every
+micro-batch's loss by ``--gradient_accumulation_steps``, also in a short last window of an
+epoch (``fit()`` divides by the window's true size), so that window's step is a little smaller.
 """
 
 from __future__ import annotations
