@@ -197,6 +197,31 @@ class FutureConfig:
 
 
 @dataclass(frozen=True)
+class ScaleConfig:
+    """Sizes for notebook 09 and ``scripts/finetune_ag_news.py`` (the case study, data-parallel)."""
+
+    val_size: int = 500  # validation rows carved from AG News's training part (every choice)
+    train_rows: int | None = 480  # training rows used (None = all of the training part)
+    val_rows: int | None = 250  # validation rows scored (None = all); odd counts test sharding
+    test_rows: int | None = 400  # test rows scored once at the end (None = all of the test part)
+    per_device_batch_size: int = 8  # rows per process per forward pass
+    eval_batch_size: int = 32  # rows per process per evaluation batch
+    gradient_accumulation_steps: int = 2  # micro-batches per optimizer step on each process
+    epochs: int = 1
+    max_steps: int | None = 15  # optimizer steps, then stop (None = all epochs)
+    max_grad_norm: float = 1.0  # gradient clipping (on the averaged gradient)
+    checkpoint_every: int = 10  # optimizer steps between save_state checkpoints (0 = none)
+    processes: int = 2  # processes the notebook launches (CPU: 2 cores, so 2)
+    launch_config: str = "cpu_2proc.yaml"  # the file in configs/accelerate/ the notebook uses
+    cpu: bool = True  # pass --cpu to the script (gloo on CPU even where a GPU exists)
+    timing_batch_size: int = 16  # effective batch of the 1- vs 2-process timing runs
+    timing_steps: int = 6  # optimizer steps of each timing run (the first is the warm-up)
+    trainer_check_steps: int = 4  # optimizer steps of the Trainer vs hand-written loop check
+    trainer_check_batch_size: int = 4  # per-device batch of that check
+    trainer_check_accumulation: int = 2  # its accumulation steps
+
+
+@dataclass(frozen=True)
 class Profile:
     """Every size and checkpoint id the notebooks use, for one hardware budget."""
 
@@ -215,6 +240,7 @@ class Profile:
     clip_train: ClipConfig = field(default_factory=ClipConfig)
     future: FutureConfig = field(default_factory=FutureConfig)
     causal_lm: str | None = None  # a decoder for GPT-3-style prompts (None: section skipped)
+    scale: ScaleConfig = field(default_factory=ScaleConfig)
 
     @property
     def checkpoints(self) -> tuple[str, ...]:
@@ -310,6 +336,22 @@ PROFILES: dict[str, Profile] = {
             quantize_eval_size=7_600,
         ),
         causal_lm="Qwen/Qwen2.5-1.5B-Instruct",
+        scale=ScaleConfig(
+            val_size=5_000,
+            train_rows=None,
+            val_rows=None,
+            test_rows=None,
+            per_device_batch_size=32,
+            eval_batch_size=128,
+            gradient_accumulation_steps=1,
+            epochs=3,
+            max_steps=None,
+            checkpoint_every=1_000,
+            timing_batch_size=64,
+            timing_steps=20,
+            launch_config="gpu_2proc.yaml",  # one machine with two GPUs
+            cpu=False,
+        ),
     ),
 }
 
