@@ -34,3 +34,7 @@ def pytest_terminal_summary(terminalreporter):
     out = Path("build") / "notebook_times.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(rows) + "\n")
+
+
+# Executed notebooks for the slides and the site: nbval's outputs saved to build/executed/.
+pytest_plugins = ["tests.nbval_executed"]
