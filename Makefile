@@ -56,6 +56,8 @@ lint: venv
 unit: venv web-assets
 	$(BIN)/python -m pytest tests -m "not browser"
 
+# nbval's run is the one the slides and the site show: tests/nbval_executed.py saves each
+# notebook that passed, with every output, to build/executed/.
 nbval: venv
 	$(BIN)/python -m pytest $(NBVAL_ARGS) notebooks/*.ipynb
 

@@ -97,6 +97,8 @@ def main(argv: list[str]) -> int:
         notebooks = executed_notebooks(EXECUTED)
         if argv:
             notebooks = [p for p in notebooks if p.name[:2] in argv]
+            if not notebooks:
+                raise MissingBuild(f"no executed notebook {', '.join(argv)} in {EXECUTED}")
         for deck in build_decks(notebooks):
             print(f"slides: {deck.relative_to(BUILD.parent)}")
     except MissingBuild as exc:

@@ -35,7 +35,8 @@ def pytest_runtest_makereport(item, call):
     if type(item).__name__ != "IPyNbCell" or not hasattr(item, "cell"):
         return
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        _record(item, getattr(item, "test_outputs", None), failed=not report.passed)
+        # a skipped cell (# NBVAL_SKIP) is kept without outputs; a failed one spoils the copy
+        _record(item, getattr(item, "test_outputs", None), failed=report.failed)
 
 
 def executed_copy(

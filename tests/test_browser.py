@@ -1,7 +1,8 @@
 """The decks and the site in headless Chromium, with every request off the machine blocked.
 
-``make test`` runs these after nbval, on the notebooks that run executed (``build/executed``);
-on their own they use two small executed stand-ins. Screenshots go to ``build/screenshots/``.
+``make test`` runs these after nbval, on the notebooks that run executed (``build/executed``),
+and leaves the decks and the site in ``build/slides`` and ``build/site``; without an executed
+run they use two small executed stand-ins. Screenshots go to ``build/screenshots/``.
 """
 
 from __future__ import annotations
@@ -85,8 +86,10 @@ def executed(tmp_path_factory):
     web_assets = script("web_assets")
     if not web_assets.installed():
         pytest.skip("reveal.js/MathJax not installed: run `make web-assets`")
-    notebooks, _ = executed_for_browser(tmp_path_factory.mktemp("executed"))
-    return notebooks
+    notebooks, real = executed_for_browser(tmp_path_factory.mktemp("executed"))
+    # the real run's decks and site land where `make slides` and `make site` put them
+    out = ROOT / "build" if real else tmp_path_factory.mktemp("built")
+    return notebooks, out
 
 
 def visible_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
@@ -116,10 +119,11 @@ def has_maths(cells: list[nbformat.NotebookNode]) -> bool:
     )
 
 
-def test_decks_open_offline_with_every_slide_maths_and_plots(browser, executed, tmp_path):
+def test_decks_open_offline_with_every_slide_maths_and_plots(browser, executed):
     slides = script("slides")
     browser.outside.clear(), browser.errors.clear()
-    decks = slides.build_decks(executed, tmp_path / "slides")
+    executed, out = executed
+    decks = slides.build_decks(executed, out / "slides")
     assert len(decks) >= 2
     maths_checked = images_checked = 0
     for notebook, deck in zip(executed, decks, strict=True):
@@ -171,10 +175,11 @@ FIND_ANCHOR = (
 )
 
 
-def test_site_offline_landing_and_lessons(browser, executed, tmp_path):
+def test_site_offline_landing_and_lessons(browser, executed):
     website = script("website")
     browser.outside.clear(), browser.errors.clear()
-    pages = website.build_site(executed, tmp_path / "site")
+    executed, out = executed
+    pages = website.build_site(executed, out / "site")
     landing, lessons = pages[0], pages[1:]
     browser.open(landing)
     rows = browser.page.locator("table.course-map tbody tr").count()
