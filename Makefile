@@ -57,15 +57,16 @@ unit: venv web-assets
 	$(BIN)/python -m pytest tests -m "not browser"
 
 # nbval's run is the one the slides and the site show: tests/nbval_executed.py saves each
-# notebook that passed, with every output, to build/executed/.
+# notebook that passed, with every output, to build/executed/. MPLBACKEND is unset so that the
+# kernel draws plots inline (a non-interactive backend such as Agg would show none).
 nbval: venv
-	$(BIN)/python -m pytest $(NBVAL_ARGS) notebooks/*.ipynb
+	env -u MPLBACKEND $(BIN)/python -m pytest $(NBVAL_ARGS) notebooks/*.ipynb
 
 nb: venv
-	$(BIN)/python -m pytest $(NBVAL_ARGS) notebooks/$(NB)*.ipynb
+	env -u MPLBACKEND $(BIN)/python -m pytest $(NBVAL_ARGS) notebooks/$(NB)*.ipynb
 
 notebooks: venv
-	$(BIN)/python scripts/notebooks.py build $(NB)
+	env -u MPLBACKEND $(BIN)/python scripts/notebooks.py build $(NB)
 
 # reveal.js, MathJax, require.js and jQuery from npm (pinned in scripts/web_assets.py), copied
 # next to the decks and pages so that nothing is fetched when they are opened.

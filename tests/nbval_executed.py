@@ -1,8 +1,8 @@
 """Pytest plugin: keep what nbval executed, as ``build/executed/NN_*.ipynb`` with every output.
 
 The slides and the site are built from these files, so they show the outputs of the same run CI
-checks, not of a second execution. A notebook is written only when all its cells passed; a
-failed notebook's stale copy is removed so no page shows outputs the run did not produce.
+checks, not of a second execution. A notebook is written as soon as all its cells have passed;
+a failed notebook's stale copy is removed so no page shows outputs the run did not produce.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ _RUNS: dict[str, dict] = {}  # notebook path -> {"nb", "outputs": {index: output
 
 
 def _record(item, outputs: list | None, failed: bool) -> None:
-    """Remember one nbval cell's outputs under its notebook."""
+    """Remember one nbval cell's outputs; write the notebook once its last cell has run."""
     notebook = getattr(item.parent, "nb", None)
     if notebook is None:
         return
@@ -25,6 +25,18 @@ def _record(item, outputs: list | None, failed: bool) -> None:
     index = next(i for i, cell in enumerate(notebook.cells) if cell is item.cell)
     run["outputs"][index] = [copy.deepcopy(o) for o in (outputs or [])]
     run["failed"] = run["failed"] or failed
+    _write(Path(item.config.rootpath) / "build" / "executed", item.parent.path, run)
+
+
+def _write(folder: Path, path, run: dict) -> None:
+    """Write a notebook whose cells all ran and passed; remove the stale copy of a failed one."""
+    target = folder / Path(path).name
+    code_cells = sum(cell.cell_type == "code" for cell in run["nb"].cells)
+    if run["failed"]:
+        target.unlink(missing_ok=True)
+    elif len(run["outputs"]) == code_cells:
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(executed_copy(run["nb"], run["outputs"]), target)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -58,14 +70,5 @@ def executed_copy(
 
 
 def pytest_sessionfinish(session):
-    """Write each fully passed notebook to build/executed; drop the stale copy of a failed one."""
-    folder = Path(session.config.rootpath) / "build" / "executed"
-    for path, run in sorted(_RUNS.items()):
-        target = folder / Path(path).name
-        code_cells = sum(cell.cell_type == "code" for cell in run["nb"].cells)
-        if run["failed"] or len(run["outputs"]) < code_cells:
-            target.unlink(missing_ok=True)
-            continue
-        folder.mkdir(parents=True, exist_ok=True)
-        nbformat.write(executed_copy(run["nb"], run["outputs"]), target)
+    """Forget the run (notebooks were written as they finished)."""
     _RUNS.clear()
