@@ -81,7 +81,8 @@ site: venv web-assets
 
 # Debian's Chromium for the browser tests, driven by Playwright (never `playwright install`).
 chromium:
-	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 browser: venv web-assets chromium
 	$(BIN)/python -m pytest tests -m browser
