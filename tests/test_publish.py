@@ -135,3 +135,13 @@ def test_check_wants_slide_metadata_on_every_cell(tmp_path, monkeypatch):
 def test_committed_notebooks_with_slides_pass_the_check():
     problems = [p for p in notebook_script.check() if "slide" in p]
     assert problems == []
+
+
+@needs_vendor
+def test_long_code_is_folded_on_slides(tmp_path):
+    nb = stand_in(1, "x")
+    nb.cells[4].source = "\n".join(f"x{i} = {i}" for i in range(20))
+    path = tmp_path / "01_long.ipynb"
+    nbformat.write(nb, path)
+    page = slides.build_decks([path], tmp_path / "slides")[0].read_text()
+    assert page.count('<details class="course-code">') == 1 and "code (20 lines)" in page
