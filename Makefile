@@ -1,7 +1,10 @@
-# make lab   - create .venv if needed, install everything, open JupyterLab on notebooks/
-# make test  - create .venv if needed, then lint + unit tests + every notebook under nbval
+# make lab   - create .venv if needed, install everything (RISE slides included), open JupyterLab
+# make test  - create .venv if needed, then lint, unit tests, every notebook under nbval (which
+#              saves them executed to build/executed/), then the decks and the site in Chromium
 # make nb NB=04   - execute one notebook under nbval
 # make notebooks  - rebuild the .ipynb files from their paired .py sources (re-executes them)
+# make slides     - one reveal.js deck per executed notebook in build/slides/ (opens offline)
+# make site       - the course website from the executed notebooks in build/site/
 # make bench      - run benchmarks/bench_finetune.py (fine-tuning throughput ratios)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -13,7 +16,10 @@ NB ?=
 NBVAL_ARGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: lab test lint unit nbval nb notebooks bench venv clean
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: lab test lint unit nbval nb notebooks slides site web-assets chromium browser bench venv clean
 
 venv: $(VENV)/.installed
 
@@ -27,27 +33,59 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+# Jupyter refuses to start as root (Docker, cloud GPUs, classroom servers): add --allow-root
+# there, and open a browser only where there is a screen to show it.
 lab: venv
-	KERAS_BACKEND=torch $(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	@flags=""; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "make lab: running as root, so JupyterLab gets --allow-root"; flags="--allow-root"; \
+	fi; \
+	if [ "$$(uname -s)" = Linux ] && [ -z "$$DISPLAY$$WAYLAND_DISPLAY$$BROWSER" ]; then \
+		echo "make lab: no display here, so no browser opens: open the http://localhost URL below"; \
+		flags="$$flags --no-browser"; \
+	fi; \
+	KERAS_BACKEND=torch exec $(BIN)/jupyter lab --notebook-dir=notebooks $$flags $(LAB_ARGS)
 
-test: venv lint unit nbval
+test: venv lint unit nbval browser
 
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/notebooks.py check
 
-unit: venv
-	$(BIN)/python -m pytest tests
+unit: venv web-assets
+	$(BIN)/python -m pytest tests -m "not browser"
 
+# nbval's run is the one the slides and the site show: tests/nbval_executed.py saves each
+# notebook that passed, with every output, to build/executed/. MPLBACKEND is unset so that the
+# kernel draws plots inline (a non-interactive backend such as Agg would show none).
 nbval: venv
-	$(BIN)/python -m pytest $(NBVAL_ARGS) notebooks/*.ipynb
+	env -u MPLBACKEND $(BIN)/python -m pytest $(NBVAL_ARGS) notebooks/*.ipynb
 
 nb: venv
-	$(BIN)/python -m pytest $(NBVAL_ARGS) notebooks/$(NB)*.ipynb
+	env -u MPLBACKEND $(BIN)/python -m pytest $(NBVAL_ARGS) notebooks/$(NB)*.ipynb
 
 notebooks: venv
-	$(BIN)/python scripts/notebooks.py build $(NB)
+	env -u MPLBACKEND $(BIN)/python scripts/notebooks.py build $(NB)
+
+# reveal.js, MathJax, require.js and jQuery from npm (pinned in scripts/web_assets.py), copied
+# next to the decks and pages so that nothing is fetched when they are opened.
+web-assets: venv
+	$(BIN)/python scripts/web_assets.py install
+
+slides: venv web-assets
+	$(BIN)/python scripts/slides.py $(NB)
+
+site: venv web-assets
+	$(BIN)/python scripts/website.py
+
+# Debian's Chromium for the browser tests, driven by Playwright (never `playwright install`).
+chromium:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+browser: venv web-assets chromium
+	$(BIN)/python -m pytest tests -m browser
 
 bench: venv
 	$(BIN)/python benchmarks/bench_finetune.py

@@ -48,3 +48,7 @@ def pytest_terminal_summary(terminalreporter):
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(rows) + f"\n\nMeasured on {today}: {machine}\n")
     write_notebook_times(measured, out.with_suffix(".csv"))
+
+
+# Executed notebooks for the slides and the site: nbval's outputs saved to build/executed/.
+pytest_plugins = ["tests.nbval_executed"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from nlpcourse.config import get_device, get_profile
 from nlpcourse.data import (
     SPECS,
+    default_data_dir,
     hub_endpoint,
     hub_offline,
     load_hub,
@@ -141,13 +142,31 @@ def doctor(profile_name: str | None = None, echo: Callable[[str], None] = print)
     return 0 if not missing else 1
 
 
-def download(to: Path, profile_name: str | None = None, echo: Callable[[str], None] = print) -> int:
-    """Fetch the profile's datasets and checkpoints into ``to`` for offline use; 0 when all came."""
+def download_targets(to: Path | None) -> tuple[Path, Path]:
+    """Where ``download`` writes: ``to/data`` and ``to/hf-cache/hub``, or the course's ``data/``."""
+    if to is not None:
+        return to / "data", to / "hf-cache" / "hub"
+    data_dir = default_data_dir()
+    if data_dir is None:
+        raise CourseError(
+            "no course folder found above the working folder: run this inside the course "
+            "repository, or name a folder with --to DIR"
+        )
+    return data_dir, data_dir / "hf-cache" / "hub"
+
+
+def download(
+    to: Path | None = None, profile_name: str | None = None, echo: Callable[[str], None] = print
+) -> int:
+    """Fetch the profile's datasets and checkpoints for offline use; 0 when all came.
+
+    Without ``to`` they go to the course's ``data/`` folder (datasets) and ``data/hf-cache/hub``.
+    """
     profile = get_profile(profile_name)
     if hub_offline():
         echo("download needs the hub, but HF_HUB_OFFLINE is set: unset it on a connected machine.")
         return 1
-    data_dir, cache_dir = to / "data", to / "hf-cache" / "hub"
+    data_dir, cache_dir = download_targets(to)
     failures = []
     for name, splits in profile.datasets.items():
         spec = SPECS[name]
@@ -169,8 +188,9 @@ def download(to: Path, profile_name: str | None = None, echo: Callable[[str], No
         for failure in failures:
             echo(f"  - {failure}")
         return 1
-    echo("Done. On the offline machine, set:")
-    echo(f"  export NLPCOURSE_DATA_DIR={data_dir.resolve()}")
+    echo("Done. On the offline machine, set:" if to is not None else "Done. Before starting, set:")
+    if to is not None:
+        echo(f"  export NLPCOURSE_DATA_DIR={data_dir.resolve()}")
     echo(f"  export HF_HUB_CACHE={cache_dir.resolve()} HF_HUB_OFFLINE=1")
     return 0
 
@@ -182,7 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("doctor", help="check versions, device, data and checkpoints")
     fetch = commands.add_parser("download", help="fetch data and checkpoints for offline use")
-    fetch.add_argument("--to", type=Path, required=True, help="folder to fill")
+    fetch.add_argument(
+        "--to",
+        type=Path,
+        help="folder to fill with data/ and hf-cache/hub (default: the course's data/ folder)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "doctor":

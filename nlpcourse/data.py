@@ -4,7 +4,9 @@ Both loaders return a ``datasets.DatasetDict`` with the same two columns whateve
 ``text`` (a string) and ``label`` (a ``ClassLabel`` carrying the class names).
 
 Sources, in order:
-1. the folder named by ``NLPCOURSE_DATA_DIR``, laid out as ``<dir>/<dataset>/<split>.csv.gz``;
+1. the folder named by ``NLPCOURSE_DATA_DIR``, laid out as ``<dir>/<dataset>/<split>.csv.gz``
+   (when the variable is unset: the course's own ``data/`` folder, where ``nlpcourse download``
+   writes by default);
 2. the hub through ``datasets.load_dataset`` (which honours ``HF_ENDPOINT`` and ``HF_HUB_OFFLINE``);
 3. a :class:`DataUnavailableError` that says what was tried and how to fix it.
 """
@@ -22,6 +24,7 @@ import pandas as pd
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from nlpcourse.errors import DataFileError, DataUnavailableError
+from nlpcourse.paths import project_root
 
 DATA_DIR_ENV = "NLPCOURSE_DATA_DIR"
 
@@ -83,17 +86,24 @@ def features_for(spec: DatasetSpec) -> Features:
     return Features({"text": Value("string"), "label": ClassLabel(names=list(spec.label_names))})
 
 
+def default_data_dir() -> Path | None:
+    """The course's ``data/`` folder (used when ``NLPCOURSE_DATA_DIR`` is unset), if found."""
+    root = project_root() or project_root(Path(__file__).resolve().parent)
+    return root / "data" if root is not None else None
+
+
 def local_data_dir() -> Path | None:
-    """The folder named by ``NLPCOURSE_DATA_DIR``, or None when the variable is unset."""
+    """``NLPCOURSE_DATA_DIR``, else the course's ``data/`` folder, else None."""
     value = os.environ.get(DATA_DIR_ENV, "").strip()
     if not value:
-        return None
+        default = default_data_dir()
+        return default if default is not None and default.is_dir() else None
     path = Path(value).expanduser()
     if not path.is_dir():
         raise DataFileError(
             f"{DATA_DIR_ENV} is set to {value!r}, which is not a folder. Point it at a folder "
             f"laid out as <dir>/sst2/train.csv.gz, <dir>/ag_news/test.csv.gz, ... or unset it "
-            f"to use the Hugging Face hub."
+            f"to use the course's data/ folder and then the Hugging Face hub."
         )
     return path
 
@@ -220,7 +230,10 @@ def load_dataset_dict(spec: DatasetSpec, splits: Sequence[str] | None = None) ->
         local = load_local(spec, folder, splits)
         if local is not None:
             return local
-        tried.append(f"the local folder {folder / spec.name} (no {spec.name} split files there)")
+        unset = "" if os.environ.get(DATA_DIR_ENV, "").strip() else f"{DATA_DIR_ENV} is not set; "
+        tried.append(
+            f"the local folder {folder / spec.name} ({unset}no {spec.name} split files there)"
+        )
     else:
         tried.append(f"a local folder ({DATA_DIR_ENV} is not set)")
     if hub_offline():

@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 07 · CLIP: matching images and text by contrastive learning
 #
 # The article's multimodal section (§3.3) shows four lines: load OpenAI's CLIP with
@@ -35,7 +35,7 @@
 # `cat.jpg` it does not provide; we use the photos bundled with scikit-image and matplotlib.
 # With a single caption the softmax over captions is always 1, so we give CLIP several.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import math
 import time
 
@@ -66,7 +66,7 @@ device = get_device()
 notebook_start = time.perf_counter()
 print(f"profile {profile.name!r}, device {device}: {cfg}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · The idea: one space for images and captions
 #
 # CLIP has an **image encoder** (a Vision Transformer) and a **text encoder** (a Transformer
@@ -94,7 +94,7 @@ print(f"profile {profile.name!r}, device {device}: {cfg}")
 # Here is the loss written out:
 
 
-# %%
+# %% slideshow={"slide_type": "-"}
 def clip_loss_by_hand(image_embeds, text_embeds, logit_scale):
     """Symmetric InfoNCE over a batch of N (image, caption) pairs; logit_scale = 1 / τ."""
     image_embeds = image_embeds / image_embeds.norm(dim=-1, keepdim=True)  # (N, D) unit rows
@@ -106,7 +106,7 @@ def clip_loss_by_hand(image_embeds, text_embeds, logit_scale):
     return (image_to_text + text_to_image) / 2
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # It agrees with the tested version in `nlpcourse.contrastive` (which takes the temperature
 # $\tau$ rather than its inverse), and two limits tell us what numbers to expect from a loss
 # curve:
@@ -118,7 +118,7 @@ def clip_loss_by_hand(image_embeds, text_embeds, logit_scale):
 #   $\ln\big(1 + (N-1)e^{-1/\tau}\big)$: near zero only when $\tau$ is small. The temperature is
 #   what lets cosine similarities, stuck in $[-1, 1]$, produce confident softmaxes.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 generator = torch.Generator().manual_seed(profile.seed)
 n_pairs, dim = cfg.batch_size, cfg.embed_dim
 image_embeds = torch.randn(n_pairs, dim, generator=generator)  # (N, D) random "images"
@@ -138,7 +138,7 @@ for t in (1.0, 0.07):
     loss = contrastive.clip_loss(aligned, aligned, temperature=t)  # ()
     torch.testing.assert_close(loss, torch.tensor(math.log1p((n_pairs - 1) * math.exp(-1 / t))))
 
-# %% keep_output=true
+# %% keep_output=true slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
 print(f"batch of N = {n_pairs} pairs, {dim}-d embeddings")
 print(f"no signal:         loss = ln N = {no_signal.item():.4f}")
@@ -146,11 +146,11 @@ for t in (1.0, 0.07):
     loss = contrastive.clip_loss(aligned, aligned, temperature=t).item()
     print(f"perfect, tau={t:<4}: loss = {loss:.4f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Random embeddings with $\tau = 0.07$ land well *above* $\ln N$: the random cosines, divided
 # by a small temperature, give confident wrong answers. Bad inputs get one clear error:
 
-# %%
+# %% slideshow={"slide_type": "-"}
 for bad in (
     lambda: contrastive.clip_loss(image_embeds, text_embeds[:-1]),
     lambda: contrastive.clip_loss(image_embeds[:0], text_embeds[:0]),
@@ -164,7 +164,7 @@ print(
     f"random embeddings, tau = {tau}: loss = {packaged.item():.3f} (ln N = {math.log(n_pairs):.3f})"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · Training a small CLIP on shapes we draw ourselves
 #
 # ### The data
@@ -182,7 +182,7 @@ print(
 # circle after seeing green squares and red circles has learned colour and shape separately —
 # the compositional generalisation that makes zero-shot classification work.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 train_combos, heldout_combos = shapes.split_combos(cfg.heldout_combos, seed=profile.seed)
 all_combos = shapes.all_combos()
 train_samples = shapes.generate(
@@ -195,7 +195,7 @@ train_samples = shapes.generate(
 seen_in_training = {combo for sample in train_samples for combo in sample.combos}
 assert seen_in_training.isdisjoint(heldout_combos)  # held out means never drawn in training
 
-# %% keep_output=true
+# %% keep_output=true slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
 print(f"{len(all_combos)} colour×shape pairs; {len(train_combos)} for training")
 print("held out:", ", ".join(f"{colour} {shape}" for colour, shape in heldout_combos))
@@ -203,7 +203,7 @@ print(f"{len(train_samples)} training images, first captions:")
 for sample in train_samples[:4]:
     print("  ", sample.caption)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig = image_grid(
     [sample.image for sample in train_samples[:12]],
     [sample.caption.replace(" to the", "\nto the") for sample in train_samples[:12]],
@@ -211,7 +211,7 @@ fig = image_grid(
     cell_size=1.9,
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The model: transformers' own `CLIPModel`, small and untrained
 #
 # There are two reasonable ways to build a CLIP we can train in a minute on a CPU:
@@ -240,7 +240,7 @@ fig = image_grid(
 #   highest id in the row", which was OpenAI's end token. BERT's tokenizer ends every caption
 #   with `[SEP]`, so `[SEP]`'s id is our end-of-text id.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 tokenizer = AutoTokenizer.from_pretrained(profile.bert)
 tokenizer.model_max_length = cfg.max_positions  # truncate to the text tower's position table
 encoded = tokenizer(["a small red circle on the left"])
@@ -268,7 +268,7 @@ config = CLIPConfig(
 )
 small_clip = CLIPModel(config).to(device)
 
-# %% keep_output=true
+# %% keep_output=true slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
 print("token ids:", encoded["input_ids"][0])
 print("tokens:   ", tokenizer.convert_ids_to_tokens(encoded["input_ids"][0]))
@@ -291,7 +291,7 @@ print(
     f"for comparison, the ViT-B/32 CLIP: {count_parameters(reference):,} parameters ({ratio:.0f}×)"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Most of the text tower is the embedding table of BERT's 30,522-token vocabulary, of which our
 # captions use a few dozen rows. The pretrained ViT-B/32 CLIP, counted from its default
 # configuration on PyTorch's "meta" device (shapes without memory), is some seventy times larger.
@@ -300,7 +300,7 @@ print(
 # sized for our images (resize and centre-crop to `image_size`, then CLIP's mean/std
 # normalisation) plus the BERT tokenizer. We encode the whole training set once.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 image_processor = CLIPImageProcessor(
     size={"shortest_edge": cfg.image_size},
     crop_size={"height": cfg.image_size, "width": cfg.image_size},
@@ -318,11 +318,11 @@ ids = train_inputs["input_ids"]  # (n_train, T) padded with [PAD] = 0
 assert (ids == tokenizer.sep_token_id).any(dim=1).all(), "every caption must contain the EOS id"
 print({key: tuple(value.shape) for key, value in train_inputs.items()})
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Before training, the hand-written loss must agree with what `CLIPModel` computes itself with
 # `return_loss=True` on the same batch (and with the package's version):
 
-# %%
+# %% slideshow={"slide_type": "-"}
 first = {key: value[: cfg.batch_size].to(device) for key, value in train_inputs.items()}
 with torch.no_grad():
     outputs = small_clip(**first, return_loss=True)
@@ -339,11 +339,11 @@ print(
     f"untrained: loss {outputs.loss.item():.4f} (ln {cfg.batch_size} = {math.log(cfg.batch_size):.4f})"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Ten fixed images with different captions let us watch the similarity matrix change. Before
 # training it has no structure: the diagonal (boxed) is no brighter than the rest.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 candidates = shapes.generate(40, train_combos, cfg.image_size, seed=profile.seed + 100)
 unique = {}
 for sample in candidates:
@@ -370,7 +370,7 @@ def cosine_matrix(model, inputs):
 
 similarity_before = cosine_matrix(small_clip, showcase_inputs)  # (10, 10)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Training
 #
 # The loop is short: sample a batch of pairs, compute the two embeddings, apply our loss,
@@ -383,7 +383,7 @@ similarity_before = cosine_matrix(small_clip, showcase_inputs)  # (10, 10)
 # busy with other work, that waiting can make a step many times slower. So we train on one
 # thread and restore the setting afterwards.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 seed_everything(profile.seed)
 optimizer = torch.optim.AdamW(small_clip.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 steps_per_epoch = len(train_samples) // cfg.batch_size  # the last partial batch is dropped
@@ -426,7 +426,7 @@ print(
     f"{total_steps} steps in {train_seconds:.0f} s; final loss (last 20 steps) {np.mean(losses[-20:]):.3f}"
 )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, (ax_loss, ax_scale) = plt.subplots(1, 2, figsize=(10, 3.2))
 ax_loss.plot(losses, lw=0.6, alpha=0.5, label="per step")
 window = 20
@@ -446,12 +446,12 @@ for ax in (ax_loss, ax_scale):
     ax.grid(alpha=0.3)
 fig.tight_layout()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The same ten images and captions after training: the diagonal lights up. The brightest
 # off-diagonal cells are instructive too: they usually pair an image with a caption that
 # differs from its own by a single word.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 similarity_after = cosine_matrix(small_clip, showcase_inputs)  # (10, 10)
 fig, axes = plt.subplots(1, 2, figsize=(15, 6))
 plot_similarity(
@@ -473,7 +473,7 @@ print(
     f"after training: matching pairs are {diagonal_gap:.2f} more similar than the others, on average"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Zero-shot classification on colour×shape pairs never seen together
 #
 # A CLIP model becomes a classifier without any classifier training: write one caption per
@@ -489,7 +489,7 @@ print(
 # the model learned about each word separately. Chance is 1 in 24.
 
 
-# %%
+# %% slideshow={"slide_type": "-"}
 @torch.no_grad()
 def embed_texts(model, processor, texts):
     """Unit-length text embeddings: (len(texts), D)."""
@@ -544,11 +544,11 @@ print(f"held-out pairs, single template 'a {{}}':     {heldout_single:.1%}")
 print(f"pairs seen in training, prompt ensemble:    {seen_accuracy:.1%}")
 assert heldout_accuracy > 3 * chance, "zero-shot accuracy on held-out pairs should beat chance"
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Which part goes wrong when it does — the colour or the shape? (The grid shows some of the
 # mistakes first, then correct answers.)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 predicted_combos = [all_combos[i] for i in heldout_predicted]
 colour_right = np.mean(
     [p[0] == s.combos[0][0] for p, s in zip(predicted_combos, heldout_test, strict=True)]
@@ -574,18 +574,18 @@ fig = image_grid(
     cell_size=1.6,
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The model is saved the Hugging Face way — `save_pretrained` writes the weights as
 # safetensors and the config as JSON; the processor writes the image settings and the
 # tokenizer — into `runs/07_clip_image_text/`, where part 3 can load it like any checkpoint.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 save_dir = run_dir("07_clip_image_text")
 small_clip.save_pretrained(save_dir)
 small_processor.save_pretrained(save_dir)
 print(sorted(path.name for path in save_dir.iterdir()))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · The pretrained CLIP, the article's way
 #
 # The article loads `openai/clip-vit-base-patch32`: a ViT-B/32 image tower and a 12-layer text
@@ -594,7 +594,7 @@ print(sorted(path.name for path in save_dir.iterdir()))
 # course's CI machine) the cell below points the *same code* at the model we just saved.
 # Nothing else in this section changes.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 if checkpoint_available(profile.clip):
     checkpoint = profile.clip
     print(f"Using the pretrained CLIP {checkpoint!r}.")
@@ -619,14 +619,14 @@ if not using_pretrained:  # the reloaded checkpoint must be exactly the model we
         embed_texts(model, processor, probe), embed_texts(small_clip, small_processor, probe)
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The photos ship with scikit-image and matplotlib, so nothing is downloaded: Chelsea the cat,
 # the astronaut Eileen Collins, a cup of coffee, a rocket launch, the classic "cameraman"
 # (greyscale, so we convert it to RGB — CLIP expects three channels) and Grace Hopper in
 # uniform. The article's snippet, now runnable — with `from PIL import Image`, which it left
 # out:
 
-# %%
+# %% slideshow={"slide_type": "-"}
 from matplotlib import cbook
 from PIL import Image
 from skimage import data as skdata
@@ -657,14 +657,14 @@ logits_per_image = outputs.logits_per_image  # (1 image, 1 caption): scaled cosi
 print("logits_per_image:", logits_per_image)
 print("softmax over one caption:", logits_per_image.softmax(dim=1))  # always 1: nothing to compare
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # One score means little on its own; CLIP answers questions by *comparison*. Zero-shot
 # classification gives it one caption per class and takes the softmax over them. The wording
 # matters: CLIP's training captions rarely were a bare noun, so a **prompt template** like
 # "a photo of {}" usually helps (the class names carry their own article, so we never write
 # "a astronaut").
 
-# %%
+# %% slideshow={"slide_type": "-"}
 templates = ["{}", "a photo of {}", "a blurry photo of {}", "a close-up photo of {}"]
 
 
@@ -685,11 +685,11 @@ for template in templates:
     accuracy = (probs.argmax(dim=1) == torch.arange(len(images))).float().mean().item()
     print(f"{template!r:28} accuracy {accuracy:.0%} (chance {1 / len(class_names):.0%})")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Image → text**: each photo with its three most probable captions under the template
 # "a photo of {}".
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 template = "a photo of {}"
 prompts = [template.format(name) for name in class_names]
 probs, logits_per_text = classify(images, class_names, template)
@@ -697,21 +697,21 @@ fig = image_grid(
     images, [top_captions(row, prompts, k=3) for row in probs], ncols=3, cell_size=3.0, fontsize=8
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Text → image**: the same logits read the other way (`logits_per_text`, one row per
 # caption), softmaxed over the photos — search a photo collection by description.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 text_to_image = logits_per_text.softmax(dim=1)  # (captions, images)
 fig = retrieval_grid(prompts, images, text_to_image, k=3)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The same function also classifies our shapes: here the held-out test images against the 24
 # colour×shape classes, with and without a template. On the small model this is part 2's
 # zero-shot test through the article's code path; the pretrained CLIP, which never trained on
 # our drawings, would be taking a genuine zero-shot test.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 shape_names = [f"a {colour} {shape}" for colour, shape in all_combos]
 shape_images = [s.image for s in heldout_test[:120]]
 shape_truth = torch.tensor([all_combos.index(s.combos[0]) for s in heldout_test[:120]])
@@ -721,7 +721,7 @@ for template in ("{}", "a photo of {}"):
     print(f"held-out shapes, {template!r:16} accuracy {accuracy:.1%} (chance {chance:.1%})")
 print("model:", "pretrained CLIP" if using_pretrained else "the small CLIP from part 2 (fallback)")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # **The `full` figure.** With the pretrained `openai/clip-vit-base-patch32`, the zero-shot
 # accuracy on these six photos has **not been measured yet**: the machine this release was
 # built on has no network access and no copy of the checkpoint. To measure it, run this
@@ -746,7 +746,7 @@ print("model:", "pretrained CLIP" if using_pretrained else "the small CLIP from 
 # caption beats each false one.
 
 
-# %%
+# %% slideshow={"slide_type": "-"}
 def swap_colours(caption):
     """Exchange the two colour words of a pair caption: same words, wrong binding."""
     words = caption.split()  # "a red circle to the left of a blue square"
@@ -783,7 +783,7 @@ for name, captions in negatives.items():
     )  # (n,)
     print(f"true caption beats '{name}': {(true_scores > false_scores).float().mean():.1%}")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 captions = []
 for i in range(4):
     options = [true_captions[i]] + [negatives[name][i] for name in negatives]
@@ -794,7 +794,7 @@ for i in range(4):
     )
 fig = image_grid([pairs[i].image for i in range(4)], captions, ncols=4, cell_size=3.2, fontsize=7)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The model tells which objects are in a picture far better than how they are arranged. The
 # batches explain it: a caption that differs from the truth only in word order almost never
 # lands in the same batch, so getting order right barely lowers the loss. The same weakness
@@ -803,55 +803,55 @@ fig = image_grid([pairs[i].image for i in range(4)], captions, ncols=4, cell_siz
 # words — and their remedy, NegCLIP, adds exactly such hard negatives (swapped-word captions)
 # to each batch. Counting objects and reading text in images are other well-known weak spots.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 print(
     f"notebook ran in {time.perf_counter() - notebook_start:.0f} s (training {train_seconds:.0f} s)"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
 # **1.** A batch of `cfg.batch_size` pairs whose logits are all equal (the encoders carry no
 # signal yet). What is the CLIP loss? Compute it — don't copy it from above.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from nlpcourse.exercises.ch07 import check_random_loss, check_shape_swap, check_temperature
 
 random_loss = None  # your answer: a number
 check_random_loss(random_loss)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"source_hidden": true} tags=["solution"] slideshow={"slide_type": "skip"}
 random_loss = contrastive.clip_loss_from_logits(torch.zeros(cfg.batch_size, cfg.batch_size)).item()
 assert check_random_loss(random_loss)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **2.** The images and captions of a batch of `cfg.batch_size` pairs are perfectly aligned
 # (each image vector equals its caption's) and the pairs are mutually orthogonal. Which
 # temperature $\tau$ brings the loss down to exactly 0.1? (What is the loss at $\tau = 1$?)
 
-# %%
+# %% slideshow={"slide_type": "-"}
 temperature = None  # your answer: a positive number
 check_temperature(temperature)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"source_hidden": true} tags=["solution"] slideshow={"slide_type": "skip"}
 # log(1 + (N - 1) e^(-1/τ)) = 0.1  ⇔  e^(-1/τ) = (e^0.1 - 1) / (N - 1)
 temperature = 1 / math.log((cfg.batch_size - 1) / math.expm1(0.1))
 aligned = torch.eye(cfg.batch_size, cfg.batch_size)
 print(contrastive.clip_loss(aligned, aligned, temperature=temperature).item())
 assert check_temperature(temperature)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **3.** NegCLIP's hard negatives, another kind: write `swap_shapes(caption)` that exchanges
 # the two *shape* words of a pair caption ("a red circle to the left of a blue square" →
 # "a red square to the left of a blue circle"). Then, as a bonus, score the small CLIP on
 # these negatives like the three kinds in part 4.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 swap_shapes = None  # your answer: a function str -> str
 check_shape_swap(swap_shapes)
 
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"source_hidden": true} tags=["solution"] slideshow={"slide_type": "skip"}
 def swap_shapes(caption):
     """Exchange the two shape words of a pair caption."""
     words = caption.split()

@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 08 · Efficient models and what comes next: ALBERT, distillation, zero/few-shot, bias
 #
 # The article closes (§5) with three trends, one line each: **efficient architectures** —
@@ -39,7 +39,7 @@
 #
 # Every number below is printed by the cell that measures it; the prose only explains.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import copy
 import math
 import time
@@ -80,7 +80,7 @@ notebook_start = time.perf_counter()
 print(f"profile {profile.name!r} · encoder {profile.bert} · device {device}")
 print(f"torch threads: {torch.get_num_threads()}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · ALBERT: the same network with far fewer parameters
 #
 # A BERT encoder of width $H$ (hidden size), depth $L$ (layers), feed-forward size $I$ and a
@@ -107,7 +107,7 @@ print(f"torch threads: {torch.get_num_threads()}")
 # We build both from their configuration classes — random weights, no download — at
 # BERT-base's sizes, with the same vocabulary so that only the architecture differs.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 bert_config = BertConfig(
     vocab_size=cfg.compare_vocab_size,
     hidden_size=cfg.compare_hidden,
@@ -129,13 +129,13 @@ for name, c in (("BERT", bert_config), ("ALBERT", albert_config)):
     e_size = f"E={c.embedding_size} " if name == "ALBERT" else ""
     print(f"{name:<6} V={c.vocab_size:,} {e_size}H={c.hidden_size} L={c.num_hidden_layers}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The formulas above, written out, must agree with what PyTorch counts in the two modules
 # (and with the package's tested versions, `efficient.bert_parameter_count` and
 # `efficient.albert_parameter_count`):
 
 
-# %%
+# %% slideshow={"slide_type": "-"}
 def layer_params(h, i):
     return 4 * (h * h + h) + (h * i + i + i * h + h) + 2 * 2 * h  # attention + FFN + 2 LayerNorms
 
@@ -160,7 +160,7 @@ n_albert = efficient.count_parameters(albert_model)
 assert bert_params(bert_config) == efficient.bert_parameter_count(bert_config) == n_bert
 assert albert_params(albert_config) == efficient.albert_parameter_count(albert_config) == n_albert
 
-# %% keep_output=true
+# %% keep_output=true slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
 bert_parts = efficient.parameters_by_component(bert_model)
 albert_parts = efficient.parameters_by_component(albert_model)
@@ -171,7 +171,7 @@ for component in [*albert_parts, "total"]:
     ratio = f"{a / b:.3f}" if b else "new"
     print(f"{component:<38}{b:>13,}{a:>13,}{ratio:>13}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Read the table top to bottom. The token-embedding table shrinks by the factor $H/E$, and
 # the projection that buys this back costs only $E\times H + H$. The transformer layers shrink
 # by the factor $L$: ALBERT stores one layer and applies it $L$ times. Together the model is
@@ -179,7 +179,7 @@ for component in [*albert_parts, "total"]:
 #
 # Because the layers are shared, making ALBERT deeper adds **no** parameters at all:
 
-# %% keep_output=true
+# %% keep_output=true slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
 for depth in (1, 6, 12, 24):
     deeper_albert, deeper_bert = copy.deepcopy(albert_config), copy.deepcopy(bert_config)
@@ -189,7 +189,7 @@ for depth in (1, 6, 12, 24):
     bert_count = efficient.bert_parameter_count(deeper_bert)
     print(f"{depth:>2} layers: ALBERT {albert_count:>12,} parameters,  BERT {bert_count:>12,}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### What sharing does not save: compute
 #
 # Parameters are what you store and ship; compute is what every token pays. A shared layer
@@ -198,7 +198,7 @@ for depth in (1, 6, 12, 24):
 # weight matrices predicts the ratio; a timed forward pass of each model on the same token
 # ids measures it.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 shape = (cfg.timing_batch, cfg.timing_seq_len)
 generator = torch.Generator().manual_seed(profile.seed)
 timing_ids = torch.randint(1000, cfg.compare_vocab_size, shape, generator=generator)  # (B, T)
@@ -233,7 +233,7 @@ print(
     f"ALBERT-xxlarge {macs_albert_xxlarge / 1e6:,.0f} M ({macs_albert_xxlarge / macs_bert_large:.1f}×)"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The prediction is a ratio of 1.00: per token ALBERT does the same work as BERT, plus a
 # small projection. The measured ratio is the check (on a busy, shared CPU allow some percent
 # of noise around it). So the article's "ALBERT reduces memory use" holds for the *weights* —
@@ -243,10 +243,10 @@ print(
 # above counts what that costs per token against BERT-large. A model that is actually cheaper
 # to run needs fewer or narrower layers — which is what distillation gives.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 del bert_model, albert_model
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · Knowledge distillation: a small student taught by a large teacher
 #
 # DistilBERT (Sanh et al., 2019) keeps BERT's width, keeps **every other layer** — the
@@ -275,7 +275,7 @@ del bert_model, albert_model
 # official train split and we evaluate on the test split), then draw the small subsets this
 # notebook needs from each side.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 ag = ag_news_splits(profile.agnews.use_official_train, profile.agnews.test_size, profile.seed)
 train_part, heldout_part = ag["train"], ag["test"]  # quick: 06's 80/20 split of the test split
 class_names = train_part.features["label"].names
@@ -286,21 +286,21 @@ print(f"training part {len(train_part):,} rows, held-out part {len(heldout_part)
 print(f"distillation training rows {len(distill_set):,}, evaluation rows {len(eval_set):,}")
 print("classes:", class_names)
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 tokenizer = load_pretrained(AutoTokenizer, profile.bert)
 tok_eval = tokenize_dataset(eval_set, tokenizer, cfg.max_len)
 tok_distill = tokenize_dataset(distill_set, tokenizer, cfg.max_len)
 eval_loader = make_loader(tok_eval, tokenizer, batch_size=64)
 print(f"max_len {cfg.max_len} tokens; first evaluation row:\n  {eval_set[0]['text'][:120]}…")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The teacher
 #
 # If notebook 06 has run, its fine-tuned classifier is waiting in `runs/06_ag_news_classifier`
 # and we use it (checking that it is the same kind of model as `profile.bert`, with four
 # classes). Otherwise we fine-tune a teacher here, briefly, on rows of the training part.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 saved_06 = run_dir("06_ag_news_classifier", create=False)
 teacher, teacher_source = None, None
 if (saved_06 / "config.json").is_file():
@@ -332,14 +332,14 @@ if teacher is None:
 teacher.to(device).eval()
 print(f"teacher: {profile.bert}, {teacher.config.num_hidden_layers} layers, {teacher_source}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Soft targets: what the student learns from
 #
 # The teacher's distribution over the four classes for one held-out story, at rising
 # temperatures. The ranking never changes; what becomes visible is how the remaining mass is
 # shared among the wrong classes.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 row = int(np.flatnonzero(eval_labels == class_names.index("Business"))[0])  # first business story
 text = eval_set[row]["text"]
 with torch.no_grad():
@@ -349,12 +349,12 @@ print(text[:110], "…  label:", class_names[eval_labels[row]])
 softened = {f"T={t}": F.softmax(example_logits / t, dim=-1).numpy() for t in (1, 2, 5, 10)}
 pd.DataFrame(softened, index=class_names).round(3)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The loss, written out — and checked against the package's tested `distill.distillation_loss`
 # on random logits, at several temperatures and weights:
 
 
-# %%
+# %% slideshow={"slide_type": "-"}
 def kd_loss(student_logits, teacher_logits, labels, temperature, alpha):
     log_p_student = F.log_softmax(student_logits / temperature, dim=-1)  # (B, C)
     p_teacher = F.softmax(teacher_logits.detach() / temperature, dim=-1)  # (B, C), no gradient
@@ -378,14 +378,14 @@ for temperature in (1.0, 2.0, 5.0):
     assert distill.distillation_loss(t_logits, t_logits, y, temperature, alpha=1.0).abs() < 1e-6
 print("kd_loss agrees with distill.distillation_loss")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The student: every other layer of the teacher
 #
 # `distill.make_student` builds a model of the teacher's class with fewer layers and copies the
 # embeddings, the chosen layers and the classification head. Two copies of that one student
 # are trained below: one on the hard labels only, one with the teacher's soft targets.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 layer_ids = distill.student_layer_ids(teacher.config.num_hidden_layers, cfg.student_layers)
 student_init = distill.make_student(teacher, layer_ids).to(device)
 for new, old in enumerate(layer_ids):
@@ -394,7 +394,7 @@ for new, old in enumerate(layer_ids):
         teacher.base_model.encoder.layer[old].attention.self.query.weight,
     )
 
-# %% keep_output=true
+# %% keep_output=true slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
 print("student layer ← teacher layer:", {new: old for new, old in enumerate(layer_ids)})
 for name, model in (("teacher", teacher), ("student", student_init)):
@@ -405,7 +405,7 @@ for name, model in (("teacher", teacher), ("student", student_init)):
         f"({in_table:,} of them in the token embeddings)"
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Halving the depth halves the compute of the layers, but not the parameter count: the
 # $V\times H$ token-embedding table, untouched, is a large share of a small model — the very
 # table ALBERT factorises.
@@ -415,7 +415,7 @@ for name, model in (("teacher", teacher), ("student", student_init)):
 # cross-entropy; the teacher is not even run).
 
 
-# %%
+# %% slideshow={"slide_type": "-"}
 def train_copy(alpha):
     seed_everything(profile.seed)
     student = copy.deepcopy(student_init)
@@ -442,7 +442,7 @@ print(
     f"T={cfg.temperature}, alpha={cfg.alpha}, {cfg.distill_epochs} epoch(s), {len(distill_set):,} rows"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Teacher, student, student with distillation
 #
 # One pass over the held-out rows per model gives the accuracy. The inference speed is timed
@@ -450,7 +450,7 @@ print(
 # batch of 64 held-out rows, `timing_repeats` turns each, and the median counts.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 models = {"teacher": teacher, "student": student_plain, "student + KD": student_kd}
 timing_batch = next(iter(make_loader(tok_eval, tokenizer, batch_size=64)))
 timing_batch = {key: value.to(device) for key, value in timing_batch.items() if key != "labels"}
@@ -479,7 +479,7 @@ accuracy_se = math.sqrt(0.25 / len(eval_labels))  # the largest binomial standar
 print(f"standard error of one accuracy on {len(eval_labels)} rows: at most {accuracy_se:.3f}")
 pd.DataFrame(table_rows).set_index("model")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # What to read in this table: the speed-up comes from the depth (the layers do nearly all the
 # work per token), the parameter saving is smaller (the embedding table stays), and the
 # accuracy gap between the two students is what the teacher's soft targets bought on this
@@ -494,7 +494,7 @@ pd.DataFrame(table_rows).set_index("model")
 #
 # The distilled student is saved like every trained model in the course, and reloaded:
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 student_dir = run_dir("08_efficient_and_future") / "student_kd"
 student_kd.save_pretrained(student_dir)  # config.json + model.safetensors
 tokenizer.save_pretrained(student_dir)
@@ -508,7 +508,7 @@ with torch.no_grad():
 print(f"saved to {student_dir.relative_to(student_dir.parents[2])}, reloaded: identical logits")
 del reloaded, student_plain
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · Zero- and few-shot classification
 #
 # ### Prompting, as GPT-3 does it
@@ -520,7 +520,7 @@ del reloaded, student_plain
 # the prompt; the weights never change (in-context learning). Such a prompt for AG News looks
 # like this (built from the training part):
 
-# %%
+# %% slideshow={"slide_type": "-"}
 demo = stratified_subset(train_part, 8, profile.seed + 1)
 prompt = "Classify each news story as World, Sports, Business or Sci/Tech.\n\n"
 for row in demo.select(range(2)):
@@ -528,7 +528,7 @@ for row in demo.select(range(2)):
 prompt += f"Story: {eval_set[0]['text'][:90]}…\nTopic:"
 print(prompt)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # A model of GPT-3's size does not run on a laptop CPU, and the offline course has no
 # decoder checkpoint. Two zero-shot classifiers that encoder models *can* run follow the same
 # idea — put the task into the input, read the answer out without training:
@@ -546,7 +546,7 @@ print(prompt)
 # Every text is embedded **once**: the held-out rows and a pool of labelled training rows
 # that the few-shot samples are drawn from. Everything below reuses these two matrices.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 encoder = load_pretrained(AutoModel, profile.bert).to(device).eval()
 pool_set = stratified_subset(train_part, cfg.fewshot_pool_size, profile.seed)
 pool_labels = np.array(pool_set["label"])
@@ -557,13 +557,13 @@ pool_emb = encode(list(pool_set["text"]), encoder, tokenizer, max_len=cfg.max_le
 elapsed = time.perf_counter() - start
 print(f"embedded {len(eval_emb) + len(pool_emb):,} texts in {elapsed:.1f} s")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Zero-shot by similarity: the wording of the label matters
 #
 # Three ways to describe the same four classes: the bare label names, a prompt template
 # around them, and a sentence per class saying what such news is about.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 descriptions = {
     "label names": class_names,
     "template": [
@@ -586,7 +586,7 @@ print(f"zero-shot accuracy on {len(eval_labels)} held-out rows (chance: 0.25):")
 for how, accuracy in zero_shot.items():
     print(f"  {how:<13} {accuracy:.3f}   e.g. {descriptions[how][1]!r}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The same model, the same test rows, different accuracies: zero-shot classification is only
 # as good as the prompt, which is why prompt wording became an engineering discipline of its
 # own — and why a zero-shot number means little without the prompt that produced it.
@@ -596,7 +596,7 @@ for how, accuracy in zero_shot.items():
 # This needs a checkpoint with its masked-LM head (`profile.masked_lm`); the cell runs it when
 # one is configured and reachable and says why not otherwise.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 cloze_words = ["world", "sports", "business", "technology"]
 if profile.masked_lm is None:
     print(
@@ -619,7 +619,7 @@ else:
     print(f"template {template!r}, label words {cloze_words}")
     del mlm
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Few-shot: 4 to 32 labelled examples per class
 #
 # Now we allow a few labelled examples, $k$ per class, drawn from the pool with a seed
@@ -634,7 +634,7 @@ else:
 # `fewshot.learning_curve` draws the sample for each $(k, \text{seed})$ and hands the *same*
 # indices to both methods. Both are scored on the same held-out rows.
 
-# %% keep_output=true
+# %% keep_output=true slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
 seeds = [profile.seed + s for s in range(cfg.few_shot_seeds)]
 for k in cfg.shots:
@@ -642,7 +642,7 @@ for k in cfg.shots:
     per_class = np.bincount(pool_labels[picked]).tolist()
     print(f"k={k:>2}: {len(picked):>3} examples, per class {per_class}")
 
-# %%
+# %% slideshow={"slide_type": "-"}
 # the few-shot runs are scored on a stratified subset of the held-out rows (its row numbers)
 numbered = eval_set.add_column("row", range(len(eval_set)))
 fs_eval_rows = np.sort(stratified_subset(numbered, cfg.fewshot_eval_size, profile.seed)["row"])
@@ -656,7 +656,7 @@ def probe_run(indices, seed):
 
 probe_rows = fewshot.learning_curve(pool_labels, cfg.shots, seeds, probe_run, desc="linear probe")
 
-# %%
+# %% slideshow={"slide_type": "-"}
 tok_pool = tokenize_dataset(pool_set, tokenizer, cfg.max_len)
 fs_eval_loader = make_loader(tok_eval.select(fs_eval_rows), tokenizer, batch_size=64)
 
@@ -678,7 +678,7 @@ finetune_rows = fewshot.learning_curve(
     pool_labels, cfg.shots, seeds, finetune_run, desc="fine-tuning"
 )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 probe_curve = fewshot.summarize_curve(probe_rows)  # {k: (mean, std)}
 finetune_curve = fewshot.summarize_curve(finetune_rows)
 zero_shot_predictions = fewshot.zero_shot_predict(fs_eval_emb, label_emb["descriptions"])
@@ -716,7 +716,7 @@ for method, curve in (("probe", probe_curve), ("fine-tune", finetune_curve)):
     summary[f"{method} std"] = {k: std for k, (_, std) in curve.items()}
 pd.DataFrame(summary).rename_axis("k").round(3)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # How to read the plot: the dashed line is what no labelled example at all achieves; each
 # curve shows how many examples a method needs to beat it, and the band shows how much the
 # answer depends on *which* examples were drawn — at small $k$ that spread is a large part of
@@ -726,7 +726,7 @@ pd.DataFrame(summary).rename_axis("k").round(3)
 # `FutureConfig`, not tuned on the test rows). What fine-tuning reaches with thousands of
 # examples is notebook 06's subject.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · Bias: measuring an association, removing a direction, counting the cost
 #
 # Embeddings learn from human text, and human text associates groups of people with roles.
@@ -736,7 +736,7 @@ pd.DataFrame(summary).rename_axis("k").round(3)
 # names) and two sets of **attribute** words $A$, $B$ (here: career and family words), the
 # lists of the original paper's test 6:
 
-# %%
+# %% slideshow={"slide_type": "-"}
 male_names = ["John", "Paul", "Mike", "Kevin", "Steve", "Greg", "Jeff", "Bill"]
 female_names = ["Amy", "Joan", "Lisa", "Sarah", "Diana", "Kate", "Ann", "Donna"]
 career = ["executive", "management", "professional", "corporation", "salary", "office"]
@@ -746,7 +746,7 @@ word_lists = {"male names": male_names, "female names": female_names}
 word_lists.update({"career": career, "family": family})
 vec = {name: encode(words, encoder, tokenizer) for name, words in word_lists.items()}  # (8, H) each
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # For each target word $w$, its association is the difference of its mean cosine similarity
 # with the two attribute sets,
 # $s(w,A,B) = \operatorname{mean}_{a\in A}\cos(w,a) - \operatorname{mean}_{b\in B}\cos(w,b)$.
@@ -757,7 +757,7 @@ vec = {name: encode(words, encoder, tokenizer) for name, words in word_lists.ite
 # `bias.weat_test`:
 
 
-# %%
+# %% slideshow={"slide_type": "-"}
 def s_assoc(w, a, b):
     # the vectors have unit length, so w @ a.T holds cosines: (n, |A|) and (n, |B|)
     return (w @ a.T).mean(dim=1) - (w @ b.T).mean(dim=1)  # (n,)
@@ -778,12 +778,12 @@ print(
     f"({weat.permutations:,} {kind})"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # A **control** shows what the test says when the groups differ in nothing we care about:
 # split the male names alone into two halves. With 4 + 4 words there are only 70 distinct
 # splits, so the test is exact and no p-value can go below 1/70.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 halves = vec["male names"][:4], vec["male names"][4:]  # (4, H) each
 control = bias.weat_test(*halves, vec["career"], vec["family"], **settings)
 print(f"control {male_names[:4]} vs {male_names[4:]}:")
@@ -792,7 +792,7 @@ print(
     f"({control.permutations} splits, {'exact' if control.exact else 'sampled'})"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Debiasing by projection
 #
 # Bolukbasi et al. (2016) estimate a **gender direction** from *definitional* pairs — words
@@ -800,7 +800,7 @@ print(
 # along it: $e \leftarrow e - (e\cdot g)\,g$, then renormalise. The names and the
 # career/family words are not among the pairs, so the test above is not trivially zeroed.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 pairs = [("he", "she"), ("man", "woman"), ("boy", "girl"), ("father", "mother")]
 pairs += [("son", "daughter"), ("brother", "sister"), ("husband", "wife"), ("king", "queen")]
 pairs += [("male", "female"), ("his", "her")]
@@ -819,7 +819,7 @@ pd.DataFrame(
     index=["original embeddings", "gender direction projected out"],
 ).round(4)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### What the projection does not remove
 #
 # Gonen & Goldberg (2019) showed that after such a projection the gender of words is still
@@ -827,7 +827,7 @@ pd.DataFrame(
 # logistic regression to tell male from female names and score it on each name it did not
 # see (leave-one-out), before and after the projection.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 more_male = ["David", "James", "Robert", "Daniel", "Thomas", "Mark", "Brian", "Eric"]
 more_female = ["Mary", "Jennifer", "Linda", "Susan", "Karen", "Emily", "Laura", "Rachel"]
 names = male_names + more_male + female_names + more_female
@@ -849,14 +849,14 @@ name_vec_debiased = bias.project_out(name_vec, g)  # (32, H)
 print(f"  original embeddings:          {leave_one_out_accuracy(name_vec.numpy()):.3f}")
 print(f"  after projecting out g:       {leave_one_out_accuracy(name_vec_debiased.numpy()):.3f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The cost to the task
 #
 # Debiasing changes every vector, so it can change what the vectors are good for. Apply the
 # same projection to the news embeddings and the label descriptions, and re-run the zero-shot
 # classifier and the $k=16$ linear probe on the same rows and seeds:
 
-# %%
+# %% slideshow={"slide_type": "-"}
 eval_debiased, pool_debiased = bias.project_out(eval_emb, g), bias.project_out(pool_emb, g)
 labels_debiased = bias.project_out(label_emb["descriptions"], g)
 k_cost = 16 if 16 in cfg.shots else cfg.shots[-1]
@@ -893,7 +893,7 @@ cost = pd.DataFrame(
 print(f"mean |cos(news embedding, g)| = {(eval_emb @ g).abs().mean():.4f}")
 cost.round(3)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### What such tests do and do not show
 #
 # * A WEAT measures an **association in the geometry** of one model, for the words someone
@@ -914,10 +914,10 @@ cost.round(3)
 #   copies of the data with gendered words swapped) is the other common remedy; it needs a
 #   training run and its effect must be measured the same way.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 print(f"notebook wall time so far: {time.perf_counter() - notebook_start:.0f} s")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
 # **1. Factorised embeddings.** ALBERT-xxlarge has hidden size $H=4096$, embedding size
@@ -925,7 +925,7 @@ print(f"notebook wall time so far: {time.perf_counter() - notebook_start:.0f} s"
 # factorisation save in the token embeddings, compared with a $V\times H$ table? (Count the
 # weights of the tables and the projection; ignore biases.)
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from nlpcourse.exercises.ch08 import (
     check_distillation_loss,
     check_embedding_savings,
@@ -936,38 +936,38 @@ from nlpcourse.exercises.ch08 import (
 saved_parameters = None  # your answer: an integer
 check_embedding_savings(saved_parameters)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"source_hidden": true} tags=["solution"] slideshow={"slide_type": "skip"}
 V, H, E = 30_000, 4_096, 128
 saved_parameters = V * H - (V * E + E * H)
 assert check_embedding_savings(saved_parameters)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **2. The distillation loss by hand.** `exercise_logits()` returns student logits, teacher
 # logits and labels. Compute the distillation loss at $T=3$ and $\alpha=0.8$ yourself, with
 # `softmax`/`log_softmax` and `cross_entropy` only (not `distill.distillation_loss`).
 
-# %%
+# %% slideshow={"slide_type": "-"}
 student_logits, teacher_logits, labels = exercise_logits()
 loss_by_hand = None  # your answer: a number
 check_distillation_loss(loss_by_hand)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"source_hidden": true} tags=["solution"] slideshow={"slide_type": "skip"}
 T, alpha = 3.0, 0.8
 p_t = F.softmax(teacher_logits / T, dim=-1)
 kl = (p_t * (p_t.log() - F.log_softmax(student_logits / T, dim=-1))).sum(dim=-1).mean()
 loss_by_hand = alpha * T**2 * kl + (1 - alpha) * F.cross_entropy(student_logits, labels)
 assert check_distillation_loss(loss_by_hand)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **3. How small can a p-value be?** An exact WEAT permutation test on 4 target words per
 # side compares the observed split with every split of the 8 words into two groups of 4.
 # How many splits are there, and what is the smallest p-value the test can report?
 
-# %%
+# %% slideshow={"slide_type": "-"}
 n_splits, smallest_p = None, None  # your answer
 check_exact_test(n_splits, smallest_p)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"source_hidden": true} tags=["solution"] slideshow={"slide_type": "skip"}
 n_splits = math.comb(8, 4)
 smallest_p = 1 / n_splits  # only the observed split itself is at least as extreme
 assert check_exact_test(n_splits, smallest_p)

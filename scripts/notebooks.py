@@ -2,12 +2,16 @@
 
     python scripts/notebooks.py build [NN]   execute notebooks/NN_*.py and write NN_*.ipynb
                                              (and build/executed/NN_*.ipynb with all outputs)
-    python scripts/notebooks.py check        pairs in sync, outputs stripped except kept cells
+    python scripts/notebooks.py check        pairs in sync, outputs stripped except kept cells,
+                                             slide metadata on every cell
     python scripts/notebooks.py strip        strip the committed notebooks again (no execution)
 
 A cell whose metadata has ``keep_output: true`` keeps its outputs in the committed notebook:
 those are the outputs nbval compares (the cell also carries ``# NBVAL_CHECK_OUTPUT``).
 Every other output is stripped, as nbstripout does.
+
+Every cell carries ``slideshow={"slide_type": ...}`` (the decks of ``make slides`` and RISE in
+JupyterLab read it): the first cell is a ``slide``, and the ``.py`` and ``.ipynb`` agree.
 """
 
 from __future__ import annotations
@@ -25,6 +29,21 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 KEEP = "keep_output"
+SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
+# Notebooks whose slide metadata is being added on another branch: tolerated only while they
+# carry none at all (once any cell has some, the notebook is checked in full). Empty it when
+# those branches are merged.
+SLIDES_PENDING = frozenset(
+    {
+        "00_setup",
+        "01_keras_bilstm",
+        "02_text_pipeline",
+        "03_transformers_quickstart",
+        "04_attention_from_scratch",
+        "05_finetuning_strategies",
+        "06_ag_news_classifier",
+    }
+)
 
 
 def sources(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
@@ -78,6 +97,43 @@ def build(script: Path) -> float:
     return elapsed
 
 
+def slide_type(cell: nbformat.NotebookNode) -> str | None:
+    """A cell's ``slideshow.slide_type``, or None when it has none."""
+    slideshow = cell.metadata.get("slideshow")
+    return slideshow.get("slide_type") if isinstance(slideshow, dict) else None
+
+
+def slide_problems(
+    stem: str, nb: nbformat.NotebookNode, paired: nbformat.NotebookNode
+) -> list[str]:
+    """What is wrong with a pair's slide metadata, as messages."""
+    types = [slide_type(cell) for cell in nb.cells]
+    if stem in SLIDES_PENDING and all(t is None for t in types):
+        return []
+    problems = []
+    fix = (
+        f'give it `slideshow={{"slide_type": ...}}` in its `# %%` header, one of '
+        f"{', '.join(SLIDE_TYPES)}, then `make notebooks NB={stem[:2]}`"
+    )
+    for index, kind in enumerate(types):
+        if kind not in SLIDE_TYPES:
+            found = "no slide type" if kind is None else f"slide type {kind!r}"
+            problems.append(f"notebooks/{stem}.ipynb cell {index}: {found}; {fix}")
+    if types and types[0] != "slide":
+        problems.append(
+            f"notebooks/{stem}.ipynb cell 0: the title cell must open a slide "
+            f'(slideshow={{"slide_type": "slide"}}), found {types[0]!r}'
+        )
+    paired_types = [slide_type(cell) for cell in paired.cells]
+    for index, (kind, other) in enumerate(zip(types, paired_types, strict=True)):
+        if kind != other:
+            problems.append(
+                f"notebooks/{stem} cell {index}: slide type {kind!r} in the .ipynb but {other!r} "
+                f"in the .py; edit the .py and run `make notebooks NB={stem[:2]}`"
+            )
+    return problems
+
+
 def check() -> list[str]:
     """Every problem with the committed notebooks, as messages."""
     problems = []
@@ -92,6 +148,8 @@ def check() -> list[str]:
             problems.append(
                 f"notebooks/{stem}: .ipynb and .py differ; run `make notebooks NB={stem[:2]}`"
             )
+        else:
+            problems += slide_problems(stem, nb, paired)
         for index, cell in enumerate(nb.cells):
             kept = bool(cell.metadata.get(KEEP))
             if cell.cell_type == "code" and not kept and cell.execution_count is not None:

@@ -45,14 +45,14 @@ def test_check_spots_unpaired_and_unstripped(tmp_path, monkeypatch):
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("print(1)")
+    cell = nbformat.v4.new_code_cell("print(1)", metadata={"slideshow": {"slide_type": "slide"}})
     cell.outputs = [nbformat.v4.new_output("stream", text="1\n")]
     nb.cells = [cell]
     nbformat.write(nb, tmp_path / "01_x.ipynb")
     monkeypatch.setattr(nbtool, "NOTEBOOKS", tmp_path)
     problems = nbtool.check()
     assert any("must both exist" in p for p in problems)
-    (tmp_path / "01_x.py").write_text("# %%\nprint(1)\n")
+    (tmp_path / "01_x.py").write_text('# %% slideshow={"slide_type": "slide"}\nprint(1)\n')
     problems = nbtool.check()
     assert len(problems) == 1 and "outputs committed" in problems[0]
 

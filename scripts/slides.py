@@ -1,0 +1,111 @@
+"""Build one reveal.js deck per executed notebook, with every script served from local files.
+
+    python scripts/slides.py [NN ...]     build/executed/NN_*.ipynb -> build/slides/NN_*.slides.html
+
+The decks read the outputs of the notebooks' one executed run (``build/executed/``, written by
+the nbval run of ``make test`` or by ``make notebooks``); nothing is executed again here. Each
+cell's ``metadata.slideshow.slide_type`` makes the slides: ``slide`` starts a new one,
+``subslide`` one below it, ``fragment`` reveals, ``skip`` leaves the cell out, ``notes`` goes to
+the speaker view (press S).
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+from pathlib import Path
+
+import nbformat
+from nbconvert import SlidesExporter
+from web_assets import (
+    BUILD,
+    EXECUTED,
+    STATIC,
+    TEMPLATES,
+    MissingBuild,
+    copy_static,
+    executed_notebooks,
+    local_urls,
+    readable,
+)
+
+SLIDES = BUILD / "slides"
+
+
+def slide_types(nb: nbformat.NotebookNode) -> list[str]:
+    """Each cell's slide type, as nbconvert reads it (``-`` when the cell has none)."""
+    return [cell.metadata.get("slideshow", {}).get("slide_type", "-") for cell in nb.cells]
+
+
+def expected_slides(nb: nbformat.NotebookNode) -> int:
+    """How many slides reveal.js shows for ``nb``: one per ``slide`` or ``subslide`` cell."""
+    types = slide_types(nb)
+    visible = [t for t in types if t not in {"skip", "notes"}]
+    count = sum(t in {"slide", "subslide"} for t in visible)
+    first_is_new = bool(visible) and visible[0] in {"slide", "subslide"}
+    return count + (0 if first_is_new else 1)  # nbconvert opens a slide at the first visible cell
+
+
+def exporter() -> SlidesExporter:
+    """nbconvert's slides exporter, pointed at the local reveal.js, MathJax and scripts."""
+    slides = SlidesExporter(
+        extra_template_basedirs=[str(TEMPLATES)],
+        template_name="course_slides",
+        reveal_url_prefix=f"{STATIC}/reveal.js",
+        reveal_theme="white",
+        reveal_scroll=True,
+        reveal_number="c/t",
+    )
+    for name, url in local_urls().items():
+        setattr(slides, name, url)
+    slides.mermaid_layout_elk_js_url = ""
+    return slides
+
+
+def build_deck(notebook: Path, out: Path, slides: SlidesExporter | None = None) -> Path:
+    """Write ``out/<notebook>.slides.html`` from an executed notebook; return its path."""
+    nb = readable(nbformat.read(notebook, as_version=4))
+    body, _ = (slides or exporter()).from_notebook_node(
+        nb, resources={"metadata": {"name": notebook.stem}}
+    )
+    target = out / f"{notebook.stem}.slides.html"
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def build_decks(notebooks: list[Path], out: Path = SLIDES) -> list[Path]:
+    """Build every deck into ``out`` with its own copy of the scripts, plus an index page."""
+    out.mkdir(parents=True, exist_ok=True)
+    copy_static(out)
+    slides = exporter()
+    decks = [build_deck(path, out, slides) for path in notebooks]
+    items = "\n".join(
+        f'<li><a href="{d.name}">{html.escape(d.name.removesuffix(".slides.html"))}</a></li>'
+        for d in decks
+    )
+    (out / "index.html").write_text(
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Course slides'
+        f"</title></head>\n<body><h1>Course slides</h1><ul>\n{items}\n</ul></body></html>\n",
+        encoding="utf-8",
+    )
+    return decks
+
+
+def main(argv: list[str]) -> int:
+    """Command-line entry point."""
+    try:
+        notebooks = executed_notebooks(EXECUTED)
+        if argv:
+            notebooks = [p for p in notebooks if p.name[:2] in argv]
+            if not notebooks:
+                raise MissingBuild(f"no executed notebook {', '.join(argv)} in {EXECUTED}")
+        for deck in build_decks(notebooks):
+            print(f"slides: {deck.relative_to(BUILD.parent)}")
+    except MissingBuild as exc:
+        print(f"slides: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

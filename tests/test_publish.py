@@ -1,0 +1,147 @@
+"""Slides, site and the executed-notebook plumbing, without a browser."""
+
+import re
+
+import nbformat
+import pytest
+
+from tests.nbval_executed import executed_copy
+from tests.publish_fixtures import ROOT, script, stand_in, write_stand_ins
+
+notebook_script, slides = script("notebooks"), script("slides")
+web_assets, website = script("web_assets"), script("website")
+
+needs_vendor = pytest.mark.skipif(
+    not web_assets.installed(), reason="reveal.js/MathJax not installed: run `make web-assets`"
+)
+OUTSIDE = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
+
+
+def nav_links(page: str) -> dict[str, str]:
+    """The prev/next links of the lesson navigation (the bottom copy is the same)."""
+    links = {}
+    for tag in re.findall(r"<a [^>]*rel=\"(?:prev|next)\"[^>]*>", page):
+        links[re.search(r'rel="(\w+)"', tag)[1]] = re.search(r'href="([^"]+)"', tag)[1]
+    return links
+
+
+def test_expected_slides_counts_slide_and_subslide_cells():
+    nb = stand_in(1, "x")
+    assert slides.expected_slides(nb) == 4  # title, attention, the plot's subslide, exercises
+    nb.cells[0].metadata["slideshow"]["slide_type"] = "-"
+    assert slides.expected_slides(nb) == 4  # nbconvert opens a slide at the first visible cell
+    nb.cells[0].metadata["slideshow"]["slide_type"] = "skip"
+    assert slides.expected_slides(nb) == 3
+
+
+def test_executed_copy_fills_outputs_and_counts():
+    nb = stand_in(1, "x")
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    stream = {"output_type": "stream", "name": "stdout", "text": "4\n"}
+    result = {"output_type": "execute_result", "data": {"text/plain": "4"}, "metadata": {}}
+    executed = executed_copy(nb, {4: [stream], 8: [result]})
+    nbformat.validate(executed)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == [1, 2, 3, 4, 5]
+    assert executed.cells[4].outputs[0].text == "4\n"
+    assert executed.cells[8].outputs[0].execution_count == 4
+    assert executed.cells[0].metadata["slideshow"] == {"slide_type": "slide"}
+    assert nb.cells[4].outputs == []  # the notebook nbval compares against is left alone
+
+
+def test_missing_executed_notebooks_say_what_to_run(tmp_path):
+    with pytest.raises(web_assets.MissingBuild, match="make nbval"):
+        web_assets.executed_notebooks(tmp_path)
+
+
+@needs_vendor
+def test_decks_load_nothing_from_outside(tmp_path):
+    decks = slides.build_decks(write_stand_ins(tmp_path / "executed"), tmp_path / "slides")
+    assert [d.name for d in decks] == ["01_stand_in_1.slides.html", "02_stand_in_2.slides.html"]
+    page = decks[0].read_text()
+    assert not OUTSIDE.search(page), OUTSIDE.search(page)
+    assert '<aside class="notes">' in page and "check passed" not in page  # solution skipped
+    static = tmp_path / "slides" / "_static"
+    for part in ("reveal.js/dist/reveal.js", "mathjax/MathJax.js", "require.js", "jquery.min.js"):
+        assert (static / part).is_file(), part
+    assert (tmp_path / "slides" / "index.html").is_file()
+
+
+@needs_vendor
+def test_site_pages_navigation_and_folded_solutions(tmp_path):
+    pages = website.build_site(write_stand_ins(tmp_path / "executed"), tmp_path / "site")
+    assert [p.name for p in pages] == ["index.html", "01_stand_in_1.html", "02_stand_in_2.html"]
+    first, second = pages[1].read_text(), pages[2].read_text()
+    for page in (pages[0].read_text(), first, second):
+        assert not OUTSIDE.search(page), OUTSIDE.search(page)
+    assert nav_links(first) == {"next": "02_stand_in_2.html"}
+    assert nav_links(second) == {"prev": "01_stand_in_1.html"}
+    assert first.count('<details class="course-solution">') == 1
+    index = (tmp_path / "site" / "_static" / "search_index.js").read_text()
+    assert "Attention" in index and "01_stand_in_1.html" in index
+
+
+def test_course_map_reads_the_readme_table():
+    rows = website.course_map(ROOT / "README.md")
+    assert rows["04_attention_from_scratch"][0] == "§3.1"
+    assert "<code>" in rows["01_keras_bilstm"][1]
+
+
+def test_measured_times_from_a_csv(tmp_path):
+    measured = tmp_path / "notebook_times.csv"
+    measured.write_text(
+        "notebook,seconds,result\nnotebooks/01_a.ipynb,88.5,passed\n02_b,5,passed\n"
+    )
+    times, source = website.measured_times((tmp_path / "absent.csv", measured))
+    assert times == {"01_a": 88.5, "02_b": 5.0} and source == measured
+    assert website.measured_times((tmp_path / "absent.csv",)) == ({}, None)
+
+
+def _pair(tmp_path, stem, types, py_types=None):
+    """A notebook pair in a scratch notebooks/ folder with the given slide types."""
+    import jupytext
+
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell(f"cell {i}") for i in range(len(types))]
+    )
+    for cell, kind in zip(nb.cells, types, strict=True):
+        if kind is not None:
+            cell.metadata["slideshow"] = {"slide_type": kind}
+    nbformat.write(nb, tmp_path / f"{stem}.ipynb")
+    for cell, kind in zip(nb.cells, py_types or types, strict=True):
+        cell.metadata.pop("slideshow", None)
+        if kind is not None:
+            cell.metadata["slideshow"] = {"slide_type": kind}
+    jupytext.write(nb, tmp_path / f"{stem}.py", fmt="py:percent")
+
+
+def test_check_wants_slide_metadata_on_every_cell(tmp_path, monkeypatch):
+    monkeypatch.setattr(notebook_script, "NOTEBOOKS", tmp_path)
+    _pair(tmp_path, "11_good", ["slide", "-", "subslide", "notes", "skip", "fragment"])
+    assert notebook_script.check() == []
+    _pair(tmp_path, "12_missing", ["slide", None])
+    _pair(tmp_path, "13_first", ["subslide", "bogus"])
+    _pair(tmp_path, "14_drift", ["slide", "-"], py_types=["slide", "skip"])
+    problems = "\n".join(notebook_script.check())
+    assert "12_missing.ipynb cell 1: no slide type" in problems
+    assert "13_first.ipynb cell 0: the title cell must open a slide" in problems
+    assert "13_first.ipynb cell 1: slide type 'bogus'" in problems
+    assert "14_drift cell 1: slide type '-' in the .ipynb but 'skip' in the .py" in problems
+    assert "11_good" not in problems
+
+
+def test_committed_notebooks_with_slides_pass_the_check():
+    problems = [p for p in notebook_script.check() if "slide" in p]
+    assert problems == []
+
+
+@needs_vendor
+def test_long_code_is_folded_on_slides(tmp_path):
+    nb = stand_in(1, "x")
+    nb.cells[4].source = "\n".join(f"x{i} = {i}" for i in range(20))
+    path = tmp_path / "01_long.ipynb"
+    nbformat.write(nb, path)
+    page = slides.build_decks([path], tmp_path / "slides")[0].read_text()
+    assert page.count('<details class="course-code">') == 1 and "code (20 lines)" in page
