@@ -61,7 +61,7 @@ class AttentionConfig:
     timing_batch: int = 8  # sequences per call when timing hand-built vs fused attention
     timing_repeats: int = 5  # calls per length; the median is reported
     head_stats_sentences: int = 64  # validation sentences whose attention heads are measured
-    compare_train_size: int | None = 4_000  # SST-2 training phrases for the 3-model table
+    compare_train_size: int | None = 12_000  # SST-2 training phrases for the 3-model table
     compare_epochs: int = 3  # most epochs per run (early stopping on validation may stop sooner)
     compare_seeds: int = 3  # runs per neural model in the table (mean ± sd)
     tfidf_c_grid: tuple[float, ...] = (0.3, 1.0, 3.0)  # logistic regression C, picked on validation

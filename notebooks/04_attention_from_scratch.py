@@ -907,7 +907,7 @@ figure = plot_head_statistics(
 # %% [markdown] slideshow={"slide_type": "-"}
 # Compare these ratios with BERT's above. Heads specialise when training gives them a reason
 # to: a pretrained model has seen billions of words, while this one trained for a few epochs on
-# a few thousand phrases with a single logit to predict. Ratios near 1 or below and entropies
+# a subset of SST-2 with a single logit to predict. Ratios near 1 or below and entropies
 # near log(sentence length) would mean its heads still spread their attention almost evenly and
 # alike — the measurement, not the article's sentence, says which is the case here.
 
@@ -988,7 +988,7 @@ print(
 )
 
 # %% [markdown] slideshow={"slide_type": "-"}
-# Read the printed verdicts, not a hope: with a few thousand training phrases and a few hundred
+# Read the printed verdicts, not a hope: with a subset of the training phrases and a few hundred
 # test sentences, a careful statistical baseline is a hard bar, and whether the neural models
 # clear it is exactly what the intervals decide. The article's claim is about the field at
 # scale — large data and pretrained models — which is why the rest of the course starts from
