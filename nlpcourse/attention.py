@@ -232,6 +232,32 @@ class EncoderBlock(nn.Module):
             x = self.norm2(x + self.dropout(self.feed_forward(x)))
         return x, weights
 
+    @torch.no_grad()
+    def load_from_torch(self, layer: nn.TransformerEncoderLayer) -> EncoderBlock:
+        """Copy the weights of an ``nn.TransformerEncoderLayer`` of the same shape; return self."""
+        if layer.norm_first != self.norm_first:
+            raise ValueError(
+                f"layer has norm_first={layer.norm_first} but this block norm_first="
+                f"{self.norm_first}: the two layouts compute different functions."
+            )
+        if layer.linear1.out_features != self.feed_forward[0].out_features:
+            raise ValueError(
+                f"feed-forward width {layer.linear1.out_features} differs from this block's "
+                f"{self.feed_forward[0].out_features}."
+            )
+        activation = layer.activation
+        name = getattr(activation, "__name__", type(activation).__name__).lower()
+        if type(self.feed_forward[1]).__name__.lower() not in name:
+            raise ValueError(
+                f"layer uses activation {name!r}, this block {type(self.feed_forward[1]).__name__}."
+            )
+        self.attention.load_from_torch(layer.self_attn)
+        self.feed_forward[0].load_state_dict(layer.linear1.state_dict())
+        self.feed_forward[2].load_state_dict(layer.linear2.state_dict())
+        self.norm1.load_state_dict(layer.norm1.state_dict())
+        self.norm2.load_state_dict(layer.norm2.state_dict())
+        return self
+
 
 def sinusoidal_positional_encoding(max_len: int, d_model: int) -> torch.Tensor:
     """The fixed (max_len, d_model) table PE[p, 2i] = sin(p/10000^(2i/d)), PE[p, 2i+1] = cos."""
@@ -296,6 +322,18 @@ class TransformerClassifier(nn.Module):
 
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """(batch, seq) token ids (and optional lengths) → (batch, num_classes) logits."""
+        return self._run(token_ids, lengths)[0]
+
+    @torch.no_grad()
+    def attention_maps(
+        self, token_ids: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
+        """The attention weights of every block, a list of (batch, heads, L, L) tensors."""
+        return self._run(token_ids, lengths)[1]
+
+    def _run(
+        self, token_ids: torch.Tensor, lengths: torch.Tensor | None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         if token_ids.ndim != 2:
             raise ValueError(f"token_ids must be (batch, seq), got {tuple(token_ids.shape)}.")
         seq = token_ids.shape[1]
@@ -312,11 +350,13 @@ class TransformerClassifier(nn.Module):
         x = self.embedding(token_ids) * math.sqrt(self.d_model)  # (B, L, D)
         x = self.dropout(x + self.positions[:seq])  # (B, L, D)
         mask = padding_mask(keep)  # (B, 1, 1, L)
+        maps = []
         for block in self.blocks:
-            x, _ = block(x, mask)  # (B, L, D)
+            x, weights = block(x, mask)  # (B, L, D), (B, H, L, L)
+            maps.append(weights)
         x = self.norm(x)  # (B, L, D)
         pooled = mean_pool(x, keep)  # (B, D): the average over the real tokens
-        return self.head(pooled)  # (B, C)
+        return self.head(pooled), maps  # (B, C), num_layers × (B, H, L, L)
 
 
 def classifier_parameter_count(

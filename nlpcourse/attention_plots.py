@@ -109,3 +109,54 @@ def plot_attention_timings(
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def plot_masks(masks: dict[str, torch.Tensor], cell_size: float = 2.8):
+    """Boolean (L_q, L_k) masks side by side: bright = may attend, dark = hidden."""
+    import matplotlib.pyplot as plt
+
+    if not masks:
+        raise ValueError("masks needs at least one {name: (L_q, L_k) boolean tensor}.")
+    for name, mask in masks.items():
+        if torch.as_tensor(mask).ndim != 2:
+            raise ValueError(f"mask {name!r} must be (L_q, L_k); got {tuple(mask.shape)}.")
+    fig, axes = plt.subplots(
+        1, len(masks), figsize=(cell_size * len(masks), cell_size + 0.4), squeeze=False
+    )
+    for ax, (name, mask) in zip(axes[0], masks.items(), strict=True):
+        mask = torch.as_tensor(mask).detach().cpu()
+        ax.imshow(mask.float().numpy(), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(name, fontsize=9)
+        ax.set(xlabel="key j", ylabel="query i")
+        ax.set_xticks(range(mask.shape[1]))
+        ax.set_yticks(range(mask.shape[0]))
+    fig.tight_layout()
+    return fig
+
+
+def plot_head_statistics(entropy: torch.Tensor, distance: torch.Tensor, title: str | None = None):
+    """Per-head mean entropy and mean attention distance, (layers, heads) each: one dot per head."""
+    import matplotlib.pyplot as plt
+
+    entropy, distance = (torch.as_tensor(t).detach().float().cpu() for t in (entropy, distance))
+    if entropy.ndim != 2 or entropy.shape != distance.shape:
+        raise ValueError(
+            f"entropy and distance must both be (layers, heads); got {tuple(entropy.shape)} "
+            f"and {tuple(distance.shape)}."
+        )
+    layers, heads = entropy.shape
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for ax, values, label in (
+        (axes[0], entropy, "entropy (nats)"),
+        (axes[1], distance, "mean distance (tokens)"),
+    ):
+        for layer in range(layers):
+            ax.scatter([layer] * heads, values[layer].numpy(), s=18, alpha=0.7)
+        ax.set(xlabel="layer", ylabel=label, xticks=range(layers))
+        ax.grid(alpha=0.3)
+    axes[0].set_title("how spread out each head's attention is", fontsize=9)
+    axes[1].set_title("how far each head looks", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -58,7 +58,6 @@ class AttentionConfig:
     num_heads: int = 4
     num_layers: int = 2
     ff_dim: int = 128
-    epochs: int = 2  # on notebook 01's SST-2 loaders (its subset, vocabulary and batch size)
     lr: float = 1e-3  # AdamW
     weight_decay: float = 0.01
     dropout: float = 0.1
@@ -67,6 +66,12 @@ class AttentionConfig:
     timing_lengths: tuple[int, ...] = (32, 64, 128, 256, 512)
     timing_batch: int = 8  # sequences per call when timing hand-built vs fused attention
     timing_repeats: int = 5  # calls per length; the median is reported
+    head_stats_sentences: int = 64  # validation sentences whose attention heads are measured
+    compare_train_size: int | None = 12_000  # SST-2 training phrases for the 3-model table
+    compare_epochs: int = 3  # most epochs per run (early stopping on validation may stop sooner)
+    compare_seeds: int = 3  # runs per neural model in the table (mean ± sd)
+    tfidf_c_grid: tuple[float, ...] = (0.3, 1.0, 3.0)  # logistic regression C, picked on validation
+    throughput_batches: int = 8  # validation batches timed for Transformer vs BiLSTM
     quickstart_train_size: int = 1_000  # notebook 03: SST-2 rows for a short fine-tune
     quickstart_lr: float = 5e-5  # notebook 03: AdamW learning rate of that fine-tune
     quickstart_batch_size: int = 32
@@ -308,7 +313,14 @@ PROFILES: dict[str, Profile] = {
             compare_val_size=1_000,
             target_accuracy=0.9,  # a floor only: the full run has not been measured yet
         ),
-        attention=AttentionConfig(d_model=128, num_layers=4, ff_dim=256, epochs=5),
+        attention=AttentionConfig(
+            d_model=128,
+            num_layers=4,
+            ff_dim=256,
+            compare_train_size=None,
+            compare_epochs=5,
+            compare_seeds=5,
+        ),
         finetune=FinetuneConfig(train_size=20_000, val_size=4_000, epochs=2, max_len=128),
         clip_train=ClipConfig(train_images=20_000, epochs=10, test_images=2_000),
         future=FutureConfig(

@@ -293,3 +293,42 @@ def test_bad_inputs_raise_clear_errors():
         TransformerClassifier(30, max_len=8, d_model=8, num_heads=2)(torch.ones(1, 9).long())
     with pytest.raises(ValueError, match="does not match"):
         MultiHeadAttention(8, 2).load_from_torch(torch.nn.MultiheadAttention(8, 4))
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_block_load_from_torch_matches(norm_first):
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(
+        16, 4, 32, dropout=0.0, activation="gelu", batch_first=True, norm_first=norm_first
+    ).eval()
+    block = EncoderBlock(16, 4, 32, dropout=0.0, norm_first=norm_first).eval()
+    assert block.load_from_torch(layer) is block
+    x = torch.randn(2, 5, 16)
+    keep = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    with torch.no_grad():
+        ours, _ = block(x, padding_mask(keep))
+        theirs = layer(x, src_key_padding_mask=~keep)
+    torch.testing.assert_close(ours[keep], theirs[keep], atol=1e-5, rtol=1e-5)
+
+
+def test_encoder_block_load_from_torch_rejects_mismatches():
+    layer = torch.nn.TransformerEncoderLayer(16, 4, 32, batch_first=True, activation="gelu")
+    with pytest.raises(ValueError, match="norm_first"):
+        EncoderBlock(16, 4, 32, norm_first=True).load_from_torch(layer)
+    with pytest.raises(ValueError, match="feed-forward"):
+        EncoderBlock(16, 4, 64).load_from_torch(layer)
+    relu_layer = torch.nn.TransformerEncoderLayer(16, 4, 32, batch_first=True)
+    with pytest.raises(ValueError, match="activation"):
+        EncoderBlock(16, 4, 32, activation="gelu").load_from_torch(relu_layer)
+
+
+def test_classifier_attention_maps_shapes_and_padding():
+    torch.manual_seed(0)
+    model = TransformerClassifier(20, d_model=16, num_heads=2, num_layers=3, ff_dim=8).eval()
+    ids = torch.tensor([[3, 4, 5, 0], [6, 7, 0, 0]])
+    maps = model.attention_maps(ids)
+    assert len(maps) == 3 and maps[0].shape == (2, 2, 4, 4)
+    assert torch.all(maps[1][1, :, :, 2:] == 0)  # no query looks at padding
+    torch.testing.assert_close(maps[0].sum(-1), torch.ones(2, 2, 4))
+    with torch.no_grad():
+        torch.testing.assert_close(model(ids), model(ids, torch.tensor([3, 2])))

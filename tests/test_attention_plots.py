@@ -80,3 +80,22 @@ def test_timings_plot():
         plot_attention_timings([32, 64], {"hand": [1.0]})
     with pytest.raises(ValueError, match="at least one"):
         plot_attention_timings([32], {})
+
+
+def test_plot_masks_and_head_statistics():
+    import matplotlib.pyplot as plt
+
+    from nlpcourse.attention_plots import plot_head_statistics, plot_masks
+
+    fig = plot_masks({"causal": torch.ones(4, 4, dtype=torch.bool).tril(), "all": torch.ones(4, 4)})
+    assert len(fig.axes) == 2
+    plt.close(fig)
+    with pytest.raises(ValueError, match="at least one"):
+        plot_masks({})
+    with pytest.raises(ValueError, match="L_q, L_k"):
+        plot_masks({"bad": torch.ones(1, 4, 4)})
+    fig = plot_head_statistics(torch.rand(3, 4), torch.rand(3, 4), title="t")
+    assert len(fig.axes) == 2
+    plt.close(fig)
+    with pytest.raises(ValueError, match="layers, heads"):
+        plot_head_statistics(torch.rand(3, 4), torch.rand(3, 5))

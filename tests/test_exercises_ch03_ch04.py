@@ -1,5 +1,3 @@
-import math
-
 import torch
 
 from nlpcourse.exercises import ch03, ch04
@@ -55,26 +53,3 @@ def test_check_local_mask(capsys):
     assert ch04.check_local_mask(torch.ones(5, 5, dtype=torch.bool)) is False
     assert ch04.check_local_mask(None) is False
     assert "Not answered" in capsys.readouterr().out
-
-
-def test_check_mha_parameters(capsys):
-    from nlpcourse.attention import MultiHeadAttention
-    from nlpcourse.config import get_profile
-
-    cfg = get_profile().attention
-    counted = sum(p.numel() for p in MultiHeadAttention(cfg.d_model, cfg.num_heads).parameters())
-    assert ch04.check_mha_parameters(counted) is True
-    assert ch04.check_mha_parameters(4 * cfg.d_model**2) is False
-    assert "bias" in capsys.readouterr().out
-    assert ch04.check_mha_parameters(counted + 1) is False
-    assert ch04.check_mha_parameters(None) is False
-
-
-def test_check_article_scale_factor(capsys):
-    assert ch04.check_article_scale_factor(math.sqrt(8)) is True
-    assert ch04.check_article_scale_factor(torch.tensor(8.0).sqrt()) is True
-    assert ch04.check_article_scale_factor(1 / math.sqrt(8)) is False
-    assert "inverse" in capsys.readouterr().out
-    assert ch04.check_article_scale_factor(8) is False
-    assert ch04.check_article_scale_factor("big") is False
-    assert ch04.check_article_scale_factor(None) is False
