@@ -407,15 +407,15 @@ for lr in others:
     del runs[lr]["model"]
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# The runs' training loss (a running mean over 10 steps, the raw values faint) and the body's
-# learning rate, step by step, from `fit()`'s per-step log: the warmup, the linear decay, and
+# The runs' training loss (step by step; over long runs a running mean, the raw values faint)
+# and the body's learning rate, from `fit()`'s per-step log: the warmup, the linear decay, and
 # how fast each rate brings the loss down.
 
 # %% slideshow={"slide_type": "subslide"}
 figure = plot_runs(
     {f"body lr {lr:g}": runs[lr]["history"] for lr in cfg.lr_candidates},
     keys=("loss", "lr"),
-    smooth=10,
+    smooth=max(1, len(train_batches) // 50),  # a running mean only where there are many steps
 )
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -549,8 +549,9 @@ figure = plot_runs(acc_runs, keys=("loss", "grad_norm"))
 # The two curves follow each other (they differ only through dropout's random masks, drawn
 # per micro-batch): accumulation changes *how* a step's gradient is computed, not which step is
 # taken. Read the table for the price: the ratios printed above say how much memory the smaller
-# micro-batches saved and how much time per sample they cost on this machine (smaller matrix
-# products use the hardware less well).
+# micro-batches saved and what they did to the time per sample on this machine (smaller matrix
+# products often use the hardware less well, but over a few steps on a busy machine the
+# difference can drown in noise).
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7 · Mixed precision, done right
@@ -631,7 +632,26 @@ print(
 )
 assert fp16_gap < 1e-6
 del fp16_models, run_model
-pd.DataFrame(trace).rename_axis("step").round(4)
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# At the default scale of 2^16 these small gradients fit (the count of skipped steps is
+# printed above). To watch the scaler react, start it far too high, at 2^22: the scaled
+# gradients overflow, those steps are skipped and the scale halves each time, until it fits.
+
+# %% slideshow={"slide_type": "-"}
+run_model = fresh_model()
+high_trace = train_windows(
+    run_model,
+    fp16_batches,
+    make_optimizer(run_model, chosen_lr),
+    amp_dtype=torch.float16,
+    scaler=torch.amp.GradScaler(device.type, init_scale=2.0**22),
+    grad_clip=cfg.grad_clip,
+)
+skipped = sum(row["skipped"] for row in high_trace)
+print(f"starting at 2^22: {skipped} of {len(high_trace)} steps skipped")
+del run_model
+pd.DataFrame(high_trace).rename_axis("step").round({"loss": 4, "grad_norm": 4})
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **Speed.** fp32, bf16 autocast and fp16 autocast with the scaler, each on its own copy of
