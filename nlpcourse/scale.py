@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=sc.max_steps,
         help="stop after this many optimizer steps ('none' = all epochs)",
     )
-    train.add_argument("--lr", type=float, default=ag.lr, help="learning rate of the body")
+    train.add_argument("--lr", type=float, default=sc.lr, help="learning rate of the body")
     train.add_argument(
         "--head_lr",
         type=float,

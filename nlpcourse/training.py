@@ -208,11 +208,13 @@ def fit(
 ) -> History:
     """Train ``model`` for ``epochs`` epochs, Keras-style; return the :class:`History`.
 
-    * ``accumulation_steps`` micro-batches make one optimizer step; each loss is divided by
-      the size of its window (the last, partial window included), and the optimizer and the
-      ``scheduler`` step once per window.
+    * ``accumulation_steps`` micro-batches make one optimizer step; each micro-batch's mean
+      loss is weighted by its share of the window's rows (the last, partial window and a short
+      last micro-batch included), so a window's gradient is the mean over its examples; the
+      optimizer and the ``scheduler`` step once per window.
     * ``amp_dtype`` (``torch.bfloat16`` or ``torch.float16``) turns on ``torch.autocast``;
-      float16 on CUDA also uses a ``torch.amp.GradScaler``.
+      float16 also uses a ``torch.amp.GradScaler`` on any device (CPU included), and
+      ``grad_clip`` then clips the unscaled gradients.
     * ``patience`` turns on early stopping on ``monitor`` (a ``val_…`` key: higher is better
       except for losses); the best epoch's weights are restored at the end.
     """
@@ -224,9 +226,7 @@ def fit(
         raise ValueError("Early stopping (patience) needs a val_loader to monitor.")
     device = torch.device(device) if device is not None else _model_device(model)
     model.to(device)
-    scaler = torch.amp.GradScaler(
-        device.type, enabled=amp_dtype == torch.float16 and device.type == "cuda"
-    )
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     history = History()
     lower_is_better = "loss" in monitor
     best_score, best_state, waited = math.inf if lower_is_better else -math.inf, None, 0
@@ -249,43 +249,51 @@ def fit(
             mininterval=0.5,
         )
         optimizer.zero_grad(set_to_none=True)
-        window_loss, window_seen = 0.0, 0
+        window_batches: list = []
         for step, batch in enumerate(bar):
             window_start = step - step % accumulation_steps
             window = min(accumulation_steps, n_batches - window_start)
-            args, kwargs, labels = split_batch(to_device(batch, device))
-            with _autocast(device, amp_dtype):
-                logits = logits_of(model(*args, **kwargs))
-            loss = loss_fn(logits.float(), labels)
-            scaler.scale(loss / window).backward()
-            size = _batch_size(labels)
-            window_loss += loss.item() * size
-            window_seen += size
-            if step + 1 == window_start + window:  # the window is complete: one update
-                scaler.unscale_(optimizer)  # true gradients (a no-op without a scaler)
-                grad_norm = nn.utils.clip_grad_norm_(
-                    model.parameters(), grad_clip if grad_clip is not None else math.inf
-                )
-                history.steps.append(
-                    {
-                        "step": len(history.steps) + 1,
-                        "epoch": epoch + (step + 1) / n_batches,
-                        "loss": window_loss / window_seen,
-                        "lr": [group["lr"] for group in optimizer.param_groups],
-                        "grad_norm": float(grad_norm),
-                    }
-                )
-                window_loss, window_seen = 0.0, 0
-                scaler.step(optimizer)
-                scaler.update()
-                optimizer.zero_grad(set_to_none=True)
-                if scheduler is not None:
-                    scheduler.step()
-            total_loss += loss.item() * size
-            seen += size
-            classification = is_classification(labels)
-            if classification:
-                correct += (predicted_labels(logits.detach()) == labels.reshape(-1)).sum().item()
+            window_batches.append(batch)
+            if len(window_batches) < window:
+                continue  # the window's rows must be counted before its first backward()
+            window_loss, window_seen = 0.0, 0
+            window_rows = sum(_batch_size(split_batch(b)[2]) for b in window_batches)
+            for micro in window_batches:
+                args, kwargs, labels = split_batch(to_device(micro, device))
+                with _autocast(device, amp_dtype):
+                    logits = logits_of(model(*args, **kwargs))
+                loss = loss_fn(logits.float(), labels)
+                size = _batch_size(labels)
+                # weight each micro-batch by its share of the window's rows, so the window's
+                # gradient is the mean over its examples even when the last micro-batch is short
+                scaler.scale(loss * (size / window_rows)).backward()
+                window_loss += loss.item() * size
+                window_seen += size
+                total_loss += loss.item() * size
+                seen += size
+                classification = is_classification(labels)
+                if classification:
+                    predicted = predicted_labels(logits.detach())
+                    correct += (predicted == labels.reshape(-1)).sum().item()
+            window_batches = []
+            scaler.unscale_(optimizer)  # true gradients (a no-op without a scaler)
+            grad_norm = nn.utils.clip_grad_norm_(
+                model.parameters(), grad_clip if grad_clip is not None else math.inf
+            )
+            history.steps.append(
+                {
+                    "step": len(history.steps) + 1,
+                    "epoch": epoch + (step + 1) / n_batches,
+                    "loss": window_loss / window_seen,
+                    "lr": [group["lr"] for group in optimizer.param_groups],
+                    "grad_norm": float(grad_norm),
+                }
+            )
+            scaler.step(optimizer)  # skipped (and the scale lowered) if a gradient overflowed
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            if scheduler is not None:
+                scheduler.step()
             bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
         elapsed = time.perf_counter() - start
         values = {"loss": total_loss / seen}

@@ -271,7 +271,7 @@ def fresh_model_and_optimizer():
     """The same starting weights and AdamW groups for every run of the comparison."""
     twin = copy.deepcopy(model).train()
     twin.load_state_dict(initial_state)
-    groups = param_groups(twin, ag.lr, ag.head_lr, ag.head_modules, ag.weight_decay)
+    groups = param_groups(twin, sc.lr, ag.head_lr, ag.head_modules, ag.weight_decay)
     return twin.to(device), torch.optim.AdamW(groups)
 
 
