@@ -85,12 +85,13 @@ class AttentionConfig:
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    """Sizes for notebook 05 (fine-tuning strategies on AG News)."""
+    """Sizes for notebook 05 (fine-tuning strategies on AG News's train and validation parts)."""
 
-    train_size: int = 1_024  # AG News rows (training part) used to compare strategies
-    val_size: int = 512  # held-out rows scoring them
-    max_len: int = 32  # tokens per text; AG News texts average about 50
-    batch_size: int = 32
+    train_size: int = 384  # rows of the training part each strategy trains on (24 steps of 16)
+    val_size: int | None = 480  # rows of the validation part scoring them (None = all)
+    max_len: int = 24  # tokens per text (title and first words); AG News texts average about 50
+    batch_size: int = 16
+    eval_batch_size: int = 128
     epochs: int = 1
     body_lr: float = 2e-5  # the article's rate for the pretrained body
     head_lr: float = 1e-3  # the article's rate for new layers
@@ -100,7 +101,10 @@ class FinetuneConfig:
     weight_decay: float = 0.01
     freeze_layers: int = 2  # lowest encoder layers frozen (with the embeddings) in the comparison
     layer_decay: float = 0.8  # layer-wise learning-rate decay factor
-    timing_steps: int = 3  # training steps timed per freezing setting
+    reference_seeds: int = 2  # seeds of the reference recipe (its seed-to-seed spread)
+    timing_batches: int = 2  # pre-built batches timed per freezing setting, in turns
+    timing_rounds: int = 2  # rounds over those batches; the median step is reported
+    n_boot: int = 2_000  # bootstrap resamples of the validation rows
 
 
 @dataclass(frozen=True)
@@ -340,7 +344,16 @@ PROFILES: dict[str, Profile] = {
             compare_epochs=5,
             compare_seeds=5,
         ),
-        finetune=FinetuneConfig(train_size=20_000, val_size=4_000, epochs=2, max_len=128),
+        finetune=FinetuneConfig(
+            train_size=20_000,
+            val_size=None,
+            epochs=2,
+            max_len=128,
+            batch_size=32,
+            reference_seeds=3,
+            timing_batches=3,
+            timing_rounds=3,
+        ),
         clip_train=ClipConfig(train_images=20_000, epochs=10, test_images=2_000),
         future=FutureConfig(
             timing_batch=16,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -61,3 +62,41 @@ def encode(
         chunks.append(pooled.float().cpu())
     embeddings = torch.cat(chunks)  # (N, H)
     return torch.nn.functional.normalize(embeddings, dim=-1) if normalize else embeddings
+
+
+def topic_cosines(
+    vectors: torch.Tensor, labels: Sequence[int] | torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cosine similarity of every pair of distinct rows: (same-label pairs, different-label)."""
+    labels = torch.as_tensor(labels)
+    if vectors.ndim != 2 or labels.shape != vectors.shape[:1]:
+        raise ValueError(
+            f"expected (N, H) vectors and N labels, got {tuple(vectors.shape)} and "
+            f"{tuple(labels.shape)}."
+        )
+    if len(labels) < 2:
+        raise ValueError("topic_cosines needs at least two rows to form a pair.")
+    unit = torch.nn.functional.normalize(vectors.float(), dim=-1)  # (N, H)
+    cosine = unit @ unit.T  # (N, N)
+    upper = torch.triu(torch.ones_like(cosine, dtype=torch.bool), diagonal=1)  # each pair once
+    same = labels[:, None] == labels[None, :]  # (N, N)
+    return cosine[upper & same], cosine[upper & ~same]
+
+
+@contextmanager
+def capture_inputs(module: torch.nn.Module) -> Iterator[list[torch.Tensor]]:
+    """Record the first input of every call to ``module`` (detached, on the CPU) in a list.
+
+    ``with capture_inputs(model.head) as pooled: predict(...)`` keeps the sentence vectors a
+    head was given; the hook is removed on leaving the block.
+    """
+    seen: list[torch.Tensor] = []
+
+    def hook(_module: torch.nn.Module, inputs: tuple) -> None:
+        seen.append(inputs[0].detach().float().cpu())
+
+    handle = module.register_forward_pre_hook(hook)
+    try:
+        yield seen
+    finally:
+        handle.remove()

@@ -1,8 +1,10 @@
+import math
+
 import numpy as np
 import torch
 
 from nlpcourse.embeddings import mean_pool
-from nlpcourse.exercises.ch05 import check_linear_lrs, check_llrd_rate, check_max_pool
+from nlpcourse.exercises.ch05 import check_cosine_lambda, check_linear_lrs, check_max_pool
 from nlpcourse.exercises.ch06 import check_macro_f1_from_confusion, check_optimizer_steps
 from nlpcourse.optim import lr_curve
 
@@ -33,10 +35,33 @@ def test_check_linear_lrs():
     assert not check_linear_lrs(None, None)
 
 
-def test_check_llrd_rate():
-    assert check_llrd_rate(2e-5 * 0.8**7, 2e-5, 0.8, 6)
-    assert not check_llrd_rate(2e-5 * 0.8**6, 2e-5, 0.8, 6)
-    assert not check_llrd_rate(None, 2e-5, 0.8, 6)
+def cosine_lambda(warmup, total):
+    def factor(step):
+        if step < warmup:
+            return step / max(1, warmup)
+        progress = (step - warmup) / max(1, total - warmup)
+        return max(0.0, 0.5 * (1 + math.cos(math.pi * progress)))
+
+    return factor
+
+
+def test_check_cosine_lambda(capsys):
+    assert check_cosine_lambda(cosine_lambda)
+    out = capsys.readouterr().out
+    assert "Correct" in out and "cos" not in out.split("Correct")[1].lower()
+    linear = lambda w, t: lambda s: s / max(1, w) if s < w else max(0.0, (t - s) / max(1, t - w))  # noqa: E731
+    assert not check_cosine_lambda(linear)
+    assert not check_cosine_lambda(lambda w, t: lambda s: 1 / 0)
+    assert not check_cosine_lambda(None)
+
+
+def test_success_messages_do_not_restate_answers(capsys):
+    rates = lr_curve("linear", 100, 1000, base_lr=2e-5)
+    assert check_linear_lrs(rates[50], rates[775])
+    out = capsys.readouterr().out
+    assert "e-05" not in out and "1.0e" not in out and "4.4e" not in out
+    assert check_max_pool(right_max_pool)
+    assert "-inf" not in capsys.readouterr().out
 
 
 def test_check_optimizer_steps():

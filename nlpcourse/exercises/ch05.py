@@ -45,19 +45,39 @@ def check_linear_lrs(lr_at_50: float | None, lr_at_775: float | None) -> bool:
     )
     return verdict(
         ok,
-        f"{expected[0]:.1e} halfway up the warmup and {expected[1]:.1e} a quarter before the end.",
+        "both rates match the schedule.",
         "warmup: base x step / 100; afterwards: base x (1000 - step) / (1000 - 100).",
     )
 
 
-def check_llrd_rate(answer: float | None, body_lr: float, decay: float, num_layers: int) -> bool:
-    """Exercise 3: the embeddings' learning rate under layer-wise decay."""
-    if unanswered(answer, "give the learning rate of the embeddings"):
+def check_cosine_lambda(make_lambda: Callable[[int, int], Callable[[int], float]] | None) -> bool:
+    """Exercise 3: ``make_lambda(warmup, total)`` gives LambdaLR the cosine-with-warmup factor."""
+    if unanswered(make_lambda, "write make_lambda(warmup_steps, total_steps)"):
         return False
-    expected = body_lr * decay ** (num_layers + 1)
-    return verdict(
-        math.isclose(float(answer), expected, rel_tol=1e-6),
-        f"{expected:.3g}: the embeddings sit {num_layers + 1} steps below the top.",
-        f"count the steps from the top: the pooler/top gets body_lr, layer {num_layers - 1} "
-        f"gets body_lr x decay, ... and the embeddings are one step below layer 0.",
-    )
+    from nlpcourse.optim import lr_curve
+
+    for warmup, total in ((10, 100), (0, 37), (25, 60)):
+        reference = lr_curve("cosine", warmup, total)  # transformers' schedule, base rate 1
+        try:
+            optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, make_lambda(warmup, total))
+            got = []
+            for _ in range(total + 1):
+                got.append(optimizer.param_groups[0]["lr"])
+                optimizer.step()
+                scheduler.step()
+        except Exception as error:  # a student's function may fail in any way
+            return verdict(False, "", f"LambdaLR failed: {type(error).__name__}: {error}")
+        wrong = [
+            s for s, (a, b) in enumerate(zip(got, reference, strict=True)) if abs(a - b) > 1e-9
+        ]
+        if wrong:
+            step = wrong[0]
+            return verdict(
+                False,
+                "",
+                f"with warmup={warmup}, total={total} the factor at step {step} is "
+                f"{got[step]:.4f}, not what transformers gives. Warmup rises as step / warmup; "
+                "then the factor follows half a cosine wave from 1 down to 0.",
+            )
+    return verdict(True, "your LambdaLR agrees with transformers at every step.", "")
