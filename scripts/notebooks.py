@@ -30,20 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 KEEP = "keep_output"
 SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
-# Notebooks whose slide metadata is being added on another branch: tolerated only while they
-# carry none at all (once any cell has some, the notebook is checked in full). Empty it when
-# those branches are merged.
-SLIDES_PENDING = frozenset(
-    {
-        "00_setup",
-        "01_keras_bilstm",
-        "02_text_pipeline",
-        "03_transformers_quickstart",
-        "04_attention_from_scratch",
-        "05_finetuning_strategies",
-        "06_ag_news_classifier",
-    }
-)
 
 
 def sources(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
@@ -108,8 +94,6 @@ def slide_problems(
 ) -> list[str]:
     """What is wrong with a pair's slide metadata, as messages."""
     types = [slide_type(cell) for cell in nb.cells]
-    if stem in SLIDES_PENDING and all(t is None for t in types):
-        return []
     problems = []
     fix = (
         f'give it `slideshow={{"slide_type": ...}}` in its `# %%` header, one of '
