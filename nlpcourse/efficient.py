@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
+from nlpcourse.timing import compare_seconds, median_seconds
 from nlpcourse.training import count_parameters  # noqa: F401  (re-exported for the notebooks)
 
 # Where each BERT/ALBERT parameter belongs, first match wins (names as in transformers 5).
@@ -89,30 +88,6 @@ def albert_parameter_count(config: Any, pooler: bool = True) -> int:
     return embeddings + projection + layers + ((h * h + h) if pooler else 0)
 
 
-def _synchronize() -> None:
-    """Wait for queued GPU work: CUDA and MPS kernels run asynchronously."""
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        torch.cuda.synchronize()
-    if torch.backends.mps.is_available():
-        torch.mps.synchronize()
-
-
-def median_seconds(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> float:
-    """Median wall-clock seconds of ``fn()`` over ``repeats`` calls, after ``warmup`` calls."""
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}.")
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        _synchronize()  # wait before and after, or a GPU is timed launching work, not doing it
-        start = time.perf_counter()
-        fn()
-        _synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 @torch.inference_mode()
 def forward_seconds(
     model: nn.Module, inputs: Mapping[str, torch.Tensor], repeats: int = 3, warmup: int = 1
@@ -131,16 +106,13 @@ def compare_forward_seconds(
     """Median forward seconds of each model, timed in turns so that load drifts hit all alike."""
     if not models:
         raise ValueError("give at least one model to time.")
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}.")
-    times: dict[str, list[float]] = {name: [] for name in models}
-    if warmup:
-        for model in models.values():
-            forward_seconds(model, inputs, repeats=warmup, warmup=0)  # warm up every model first
-    for _ in range(repeats):
-        for name, model in models.items():
-            times[name].append(forward_seconds(model, inputs, repeats=1, warmup=0))
-    return {name: statistics.median(values) for name, values in times.items()}
+    for model in models.values():
+        model.eval()
+
+    def forward(model: nn.Module) -> Callable[[], Any]:
+        return torch.inference_mode()(lambda: model(**inputs))
+
+    return compare_seconds({name: forward(m) for name, m in models.items()}, repeats, warmup)
 
 
 # --- Memory to train: weights, gradients, AdamW's two moments ---------------------------------

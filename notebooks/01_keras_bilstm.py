@@ -67,9 +67,9 @@ from nlpcourse.bilstm import (
     lstm_parameter_count,
 )
 from nlpcourse.config import get_device, get_profile, seed_everything
-from nlpcourse.efficient import median_seconds
 from nlpcourse.paths import run_dir
 from nlpcourse.stats import bootstrap_accuracy, format_mean_sd, mean_sd, paired_bootstrap
+from nlpcourse.timing import median_seconds
 from nlpcourse.tokenize import regex_tokenize
 from nlpcourse.training import fit, plot_runs, predict, predicted_labels
 from nlpcourse.vocab import Vocabulary

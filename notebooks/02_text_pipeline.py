@@ -64,9 +64,9 @@ from nlpcourse.batching import (
 from nlpcourse.bilstm import BiLSTMClassifier
 from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data import load_sst2
-from nlpcourse.efficient import median_seconds
 from nlpcourse.paths import run_dir
 from nlpcourse.stats import paired_bootstrap
+from nlpcourse.timing import median_seconds
 from nlpcourse.tokenize import regex_tokenize, subword_tokenizer_fn, train_subword_tokenizer
 from nlpcourse.training import fit, predict, predicted_labels
 from nlpcourse.vocab import Vocabulary

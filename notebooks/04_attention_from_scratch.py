@@ -60,8 +60,8 @@ from nlpcourse.attention_plots import (
     plot_positional_encoding,
 )
 from nlpcourse.attention_stats import layer_head_statistics, spread_across_heads
-from nlpcourse.benchmark import compare_seconds, inference_throughput
 from nlpcourse.config import get_device, get_profile, seed_everything
+from nlpcourse.timing import compare_seconds, inference_throughput
 
 notebook_start = time.perf_counter()  # the closing cell prints how long the notebook took
 profile = get_profile()

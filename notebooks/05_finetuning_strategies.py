@@ -91,7 +91,7 @@ from nlpcourse.optim import (
 )
 from nlpcourse.splits import ag_news_three_way, stratified_subset
 from nlpcourse.stats import bootstrap_accuracy, format_mean_sd, paired_bootstrap
-from nlpcourse.step_timing import compare_step_seconds
+from nlpcourse.timing import compare_step_seconds
 from nlpcourse.training import fit, plot_runs, predict, to_device
 
 profile = get_profile()

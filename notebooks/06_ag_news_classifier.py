@@ -64,7 +64,6 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from nlpcourse.baselines import tfidf_logreg
-from nlpcourse.benchmarking import interleaved_median_seconds
 from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data import load_ag_news
 from nlpcourse.efficient import bert_parameter_count
@@ -82,6 +81,7 @@ from nlpcourse.optim import describe_groups, param_groups, warmup_steps_for
 from nlpcourse.paths import run_dir
 from nlpcourse.splits import ag_news_three_way, stratified_subset
 from nlpcourse.stats import bootstrap_accuracy, paired_bootstrap
+from nlpcourse.timing import compare_seconds
 from nlpcourse.training import count_parameters, fit, plot_runs, predict
 
 profile = get_profile()
@@ -678,7 +678,7 @@ for label, dtype in (
     variants[label] = lambda m=run_model, o=run_optimizer, d=dtype, s=run_scaler: train_windows(
         m, speed_batches, o, amp_dtype=d, scaler=s, grad_clip=cfg.grad_clip
     )
-seconds = interleaved_median_seconds(variants, repeats=cfg.compare_repeats, warmup=1)
+seconds = compare_seconds(variants, repeats=cfg.compare_repeats, warmup=1)
 rows_timed = sum(len(b["labels"]) for b in speed_batches)
 speed = pd.DataFrame({"samples/s": {k: rows_timed / s for k, s in seconds.items()}})
 speed["ratio to float32"] = speed["samples/s"] / speed.loc["float32", "samples/s"]

@@ -161,13 +161,13 @@ def test_profile_has_a_validation_share_and_lr_candidates():
 
 
 def test_interleaved_median_seconds_runs_every_variant_alike():
-    from nlpcourse.benchmarking import interleaved_median_seconds
+    from nlpcourse.timing import compare_seconds
 
     calls = []
-    seconds = interleaved_median_seconds(
+    seconds = compare_seconds(
         {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=3, warmup=1
     )
     assert calls == ["a", "b"] + ["a", "b"] * 3  # warm-ups, then interleaved rounds
     assert set(seconds) == {"a", "b"} and all(s >= 0 for s in seconds.values())
     with pytest.raises(ValueError, match="repeats"):
-        interleaved_median_seconds({"a": lambda: None}, repeats=0)
+        compare_seconds({"a": lambda: None}, repeats=0)

@@ -151,7 +151,7 @@ def test_compare_forward_seconds_times_every_model():
 
 
 def test_median_seconds_calls_warmup_plus_repeats():
-    from nlpcourse.efficient import median_seconds
+    from nlpcourse.timing import median_seconds
 
     calls = []
     seconds = median_seconds(lambda: calls.append(1), repeats=5, warmup=2)

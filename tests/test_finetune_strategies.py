@@ -13,7 +13,7 @@ from nlpcourse.finetune_plots import plot_cosine_histograms, plot_layer_rates, p
 from nlpcourse.heads import EncoderClassifier
 from nlpcourse.optim import describe_groups, lr_curve, param_groups
 from nlpcourse.stats import Interval
-from nlpcourse.step_timing import compare_step_seconds
+from nlpcourse.timing import compare_step_seconds
 
 from .tiny_bert import tiny_bert, tiny_tokenizer
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from nlpcourse.benchmark import compare_seconds, inference_throughput
+from nlpcourse.timing import compare_seconds, inference_throughput
 
 
 def test_compare_seconds_runs_warmup_and_repeats_for_each():
