@@ -85,7 +85,8 @@ def browser():
 def executed(tmp_path_factory):
     web_assets = script("web_assets")
     if not web_assets.installed():
-        pytest.skip("reveal.js/MathJax not installed: run `make web-assets`")
+        message = "reveal.js/MathJax not installed: run `make web-assets`"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
     notebooks, real = executed_for_browser(tmp_path_factory.mktemp("executed"))
     # the real run's decks and site land where `make slides` and `make site` put them
     out = ROOT / "build" if real else tmp_path_factory.mktemp("built")
