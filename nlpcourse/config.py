@@ -87,8 +87,8 @@ class AttentionConfig:
 class FinetuneConfig:
     """Sizes for notebook 05 (fine-tuning strategies on AG News's train and validation parts)."""
 
-    train_size: int = 384  # rows of the training part each strategy trains on (24 steps of 16)
-    val_size: int | None = 480  # rows of the validation part scoring them (None = all)
+    train_size: int = 800  # rows of the training part each strategy trains on (50 steps of 16)
+    val_size: int | None = None  # rows of the validation part scoring them (None = all)
     max_len: int = 24  # tokens per text (title and first words); AG News texts average about 50
     batch_size: int = 16
     eval_batch_size: int = 128
@@ -101,7 +101,7 @@ class FinetuneConfig:
     weight_decay: float = 0.01
     freeze_layers: int = 2  # lowest encoder layers frozen (with the embeddings) in the comparison
     layer_decay: float = 0.8  # layer-wise learning-rate decay factor
-    reference_seeds: int = 2  # seeds of the reference recipe (its seed-to-seed spread)
+    reference_seeds: int = 3  # seeds of the reference recipe (its seed-to-seed spread)
     timing_batches: int = 2  # pre-built batches timed per freezing setting, in turns
     timing_rounds: int = 2  # rounds over those batches; the median step is reported
     n_boot: int = 2_000  # bootstrap resamples of the validation rows
@@ -296,12 +296,12 @@ PROFILES: dict[str, Profile] = {
         bilstm=BiLSTMConfig(train_size=None),
         agnews=AGNewsConfig(
             use_official_train=False,
-            train_rows=640,  # two learning rates must fit the CPU budget
-            val_rows=320,
+            train_rows=2_400,  # two learning rates must fit the CPU budget
+            val_rows=None,
             accumulation_run_steps=4,
             scaler_trace_steps=6,
             compare_steps=2,
-            target_accuracy=0.7,  # a floor for CI, not a claim
+            target_accuracy=0.85,  # a floor for CI, not a claim
         ),
         causal_lm="HuggingFaceTB/SmolLM2-135M-Instruct",  # 135M parameters: CPU-sized
     ),

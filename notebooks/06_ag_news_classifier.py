@@ -803,7 +803,7 @@ for i in wrong[np.argsort(-y_prob[wrong].max(axis=1))][:5]:
 # %% [markdown] slideshow={"slide_type": "notes"}
 # How good is that? Published results for BERT-base fine-tuned on all 120,000 training rows are
 # about 94.5–95 % test accuracy on AG News (Sun et al., 2019). The `quick` run uses a model a
-# fifth of BERT-base's size, a few hundred training rows (`train_rows`), 32 tokens and one
+# fifth of BERT-base's size, a few thousand training rows (`train_rows`), 32 tokens and one
 # epoch, so it scores
 # lower (the table above). The `full` profile's figure has not been measured for this release
 # (no GPU run yet).
