@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from nlpcourse.hf_data import tokenized_batches
+
 PRONOUNS: dict[str, dict[str, str]] = {
     "male": {"subj": "he", "obj": "him", "poss": "his", "refl": "himself"},
     "female": {"subj": "she", "obj": "her", "poss": "her", "refl": "herself"},
@@ -144,14 +146,7 @@ def text_classifier(
         model.eval()
         device = next(model.parameters()).device
         chunks = []
-        for start in range(0, len(texts), batch_size):
-            batch = tokenizer(
-                list(texts[start : start + batch_size]),
-                padding=True,
-                truncation=True,
-                max_length=max_len,
-                return_tensors="pt",
-            ).to(device)
+        for batch in tokenized_batches(texts, tokenizer, batch_size, max_len, device):
             output = model(**batch)
             logits = output.logits if hasattr(output, "logits") else output  # (b, classes)
             chunks.append(logits.float().softmax(dim=-1).cpu())

@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from nlpcourse.hf_data import tokenized_batches
+
 
 def mean_pool(last_hidden_state: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Average the token vectors of each sequence, ignoring padding positions."""
@@ -47,14 +49,7 @@ def encode(
     model.eval()
     device = next(model.parameters()).device
     chunks = []
-    for start in range(0, len(texts), batch_size):
-        batch = tokenizer(
-            list(texts[start : start + batch_size]),
-            padding=True,
-            truncation=True,
-            max_length=max_len,
-            return_tensors="pt",
-        ).to(device)
+    for batch in tokenized_batches(texts, tokenizer, batch_size, max_len, device):
         hidden = model(**batch).last_hidden_state  # (B, T, H)
         pooled = (
             mean_pool(hidden, batch["attention_mask"]) if pooling == "mean" else cls_pool(hidden)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -68,3 +69,17 @@ def check_num_labels(model_num_labels: int, dataset: Dataset) -> None:
             f"The model has num_labels={model_num_labels} but the data has {n_classes} classes "
             f"({', '.join(names)}). Load it with num_labels={n_classes}."
         )
+
+
+def tokenized_batches(
+    texts: Sequence[str], tokenizer: Any, batch_size: int, max_len: int, device: torch.device
+) -> Iterator[Any]:
+    """Tokenise ``texts`` ``batch_size`` at a time (padded, truncated), each batch on ``device``."""
+    for start in range(0, len(texts), batch_size):
+        yield tokenizer(
+            list(texts[start : start + batch_size]),
+            padding=True,
+            truncation=True,
+            max_length=max_len,
+            return_tensors="pt",
+        ).to(device)

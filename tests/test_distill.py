@@ -7,23 +7,10 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
-from transformers import BertConfig, BertForSequenceClassification
 
 from nlpcourse.distill import distillation_loss, make_student, student_layer_ids, train_student
 
-
-def tiny_teacher(layers=4, seed=0):
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=40,
-        hidden_size=8,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        intermediate_size=16,
-        max_position_embeddings=16,
-        num_labels=3,
-    )
-    return BertForSequenceClassification(config)
+from .tiny_bert import tiny_teacher
 
 
 @settings(max_examples=30, deadline=None)

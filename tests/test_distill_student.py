@@ -2,23 +2,14 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 from torch.nn import functional as F
-from transformers import BertConfig, BertForSequenceClassification
 
 from nlpcourse import distill
 
+from .tiny_bert import tiny_teacher
+
 
 def teacher(layers=6, seed=0):
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=40,
-        hidden_size=8,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        intermediate_size=16,
-        max_position_embeddings=16,
-        num_labels=3,
-    )
-    return BertForSequenceClassification(config).eval()
+    return tiny_teacher(layers, seed).eval()
 
 
 def test_every_other_layer():

@@ -6,6 +6,7 @@ from nlpcourse.embeddings import cls_pool, encode, mean_pool
 from nlpcourse.hf_data import check_num_labels, make_loader, tokenize_dataset
 
 from .conftest import needs_hub_cache
+from .tiny_bert import tiny_tokenizer
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -86,3 +87,12 @@ def test_encode_matches_manual_mean_pooling(tokenizer):
     assert torch.allclose(embeddings, expected, atol=1e-5)  # padding does not change the mean
     with pytest.raises(ValueError, match="at least one text"):
         encode([], model, tokenizer)
+
+
+def test_tokenized_batches_pads_each_batch_to_its_longest_text():
+    from nlpcourse.hf_data import tokenized_batches
+
+    texts = ["the cat", "the cat sat on the mat", "a dog", "new chip", "the team won"]
+    batches = list(tokenized_batches(texts, tiny_tokenizer(), 2, 6, torch.device("cpu")))
+    assert [b["input_ids"].shape for b in batches] == [(2, 6), (2, 4), (1, 5)]
+    assert int(batches[0]["attention_mask"][0].sum()) == 4  # [CLS] the cat [SEP]

@@ -37,6 +37,24 @@ def tiny_bert(num_labels: int = 3, seed: int = 0, **overrides):
     return BertForSequenceClassification(BertConfig(**settings)).eval()
 
 
+def tiny_teacher(layers: int = 4, seed: int = 0):
+    """A ``layers``-layer BERT classifier (3 labels, hidden 8, dropout on) to distil from."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=40,
+        hidden_size=8,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=16,
+        max_position_embeddings=16,
+        num_labels=3,
+    )
+    return BertForSequenceClassification(config)
+
+
 def tiny_news(n: int = 40, num_classes: int = 3, seed: int = 0) -> Dataset:
     """``n`` short texts of varied lengths with balanced labels."""
     import random
