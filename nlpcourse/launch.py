@@ -60,7 +60,7 @@ def run_launch(command: list[str], timeout: float = 900, env: dict[str, str] | N
         command, capture_output=True, text=True, timeout=timeout, env=env, check=False
     )
     if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-80:])
         raise LaunchError(f"the launched run failed (exit {done.returncode}):\n{tail}")
     return done.stdout
 
