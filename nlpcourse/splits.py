@@ -101,3 +101,18 @@ def ag_news_three_way(
     training (see :func:`three_way_split`).
     """
     return three_way_split(ag_news_splits(use_official_train, test_size, seed), val_size, seed)
+
+
+def unseen_rows(dataset: Dataset, seen: Dataset, column: str = "text") -> Dataset:
+    """The rows of ``dataset`` whose ``column`` appears nowhere in ``seen`` (e.g. a transfer set).
+
+    Matching on the text, not on the row number, also drops duplicates of a seen text, so a
+    model trained on ``seen`` has met none of what is returned.
+    """
+    if column not in dataset.column_names or column not in seen.column_names:
+        raise ValueError(f"both datasets need a {column!r} column.")
+    known = set(seen[column])
+    keep = [i for i, value in enumerate(dataset[column]) if value not in known]
+    if not keep:
+        raise ValueError(f"every row of the dataset was seen: no unseen {column!r} is left.")
+    return dataset.select(keep)

@@ -65,6 +65,18 @@ def bootstrap_accuracy(
     return _interval(correct.mean(), correct[rows].mean(axis=1), level)
 
 
+def bootstrap_mean(
+    values: Any, n_boot: int = 2_000, level: float = 0.95, seed: int = 0
+) -> Interval:
+    """The mean of ``values`` (e.g. per-pair flips) with a percentile bootstrap interval."""
+    array = np.asarray(values, dtype=float).reshape(-1)
+    if array.size == 0:
+        raise ValueError("bootstrap_mean needs at least one value.")
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, array.size, size=(n_boot, array.size))
+    return _interval(array.mean(), array[rows].mean(axis=1), level)
+
+
 def paired_bootstrap(
     y_true: Any,
     pred_a: Any,

@@ -9,6 +9,7 @@ from nlpcourse.splits import (
     stratified_split,
     stratified_subset,
     three_way_split,
+    unseen_rows,
 )
 
 from .conftest import needs_real_data
@@ -90,3 +91,15 @@ def test_quick_ag_news_three_way():
     assert [len(parts[k]) for k in ("train", "validation", "test")] == [4_864, 1_216, 1_520]
     again = ag_news_splits(use_official_train=False, test_size=0.2, seed=42)
     assert list(parts["test"]["text"]) == list(again["test"]["text"])
+
+
+def test_unseen_rows_drops_every_seen_text_and_its_duplicates():
+    data = tiny_news(40, num_classes=2)
+    seen = stratified_subset(data, 10, seed=0)
+    rest = unseen_rows(data, seen)
+    assert not set(rest["text"]) & set(seen["text"])
+    assert len(rest) + sum(text in set(seen["text"]) for text in data["text"]) == len(data)
+    with pytest.raises(ValueError, match="no unseen"):
+        unseen_rows(seen, data)
+    with pytest.raises(ValueError, match="'title' column"):
+        unseen_rows(data, seen, column="title")

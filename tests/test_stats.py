@@ -4,6 +4,7 @@ import pytest
 from nlpcourse.stats import (
     Interval,
     bootstrap_accuracy,
+    bootstrap_mean,
     format_mean_sd,
     mean_sd,
     paired_bootstrap,
@@ -50,3 +51,15 @@ def test_paired_seed_difference_and_interval_text():
     with pytest.raises(ValueError, match="equal counts"):
         paired_seed_difference([0.9], [0.7, 0.7])
     assert str(Interval(0.02, -0.01, 0.05)) == "+0.0200 [-0.0100, +0.0500]"
+
+
+def test_bootstrap_mean_brackets_the_mean_and_shrinks_with_more_values():
+    few = bootstrap_mean([0, 1, 0, 0], seed=1)
+    many = bootstrap_mean([0, 1, 0, 0] * 100, seed=1)
+    assert few.estimate == many.estimate == 0.25
+    assert few.low <= 0.25 <= few.high and many.low <= 0.25 <= many.high
+    assert many.high - many.low < few.high - few.low
+    assert bootstrap_mean([0.2, 0.2, 0.2]).low == pytest.approx(0.2)
+    assert bootstrap_mean([1, 2, 3], seed=0) == bootstrap_mean([1, 2, 3], seed=0)
+    with pytest.raises(ValueError, match="at least one"):
+        bootstrap_mean([])
