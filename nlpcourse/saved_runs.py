@@ -31,4 +31,4 @@ def saved_classifier(notebook: str, base_config: Any, num_labels: int) -> tuple[
     if problems:
         return None, f"{folder} holds a different model ({'; '.join(problems)}): another profile?"
     model = AutoModelForSequenceClassification.from_pretrained(folder)
-    return model.eval(), f"notebook {notebook}'s classifier ({folder.name})"
+    return model.eval(), f"saved by notebook {notebook}"

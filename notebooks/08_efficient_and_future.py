@@ -39,8 +39,9 @@
 #    and a counterfactual test of 06's classifier itself: swap only a name and its pronouns,
 #    and count how often the prediction changes.
 #
-# Every choice is made on validation rows; the test rows are scored once. Every number below
-# is printed by the cell that measures it; the prose only explains.
+# Every choice is made on validation rows; the test rows score each final model once, after
+# every choice. Every number below is printed by the cell that measures it; the prose only
+# explains.
 
 # %% slideshow={"slide_type": "skip"}
 import copy
@@ -392,21 +393,27 @@ print(f"max_len {cfg.max_len} tokens; first validation row:\n  {val_set[0]['text
 teacher, teacher_source = saved_classifier(
     "06_ag_news_classifier", load_pretrained(AutoConfig, profile.bert), len(class_names)
 )
+trained_rows = teacher_rows  # the rows the teacher learned from
 if teacher is None:
     print(f"{teacher_source}: fine-tuning a teacher here.")
     seed_everything(profile.seed)
     teacher = load_pretrained(
         AutoModelForSequenceClassification, profile.bert, num_labels=len(class_names)
     ).to(device)
-    rows = stratified_subset(teacher_rows, cfg.teacher_train_size, profile.seed)
+    trained_rows = stratified_subset(teacher_rows, cfg.teacher_train_size, profile.seed)
     loader = make_loader(
-        tokenize_dataset(rows, tokenizer, cfg.max_len), tokenizer, cfg.batch_size, shuffle=True
+        tokenize_dataset(trained_rows, tokenizer, cfg.max_len),
+        tokenizer,
+        cfg.batch_size,
+        shuffle=True,
     )
     optimizer = torch.optim.AdamW(teacher.parameters(), lr=cfg.teacher_lr)
     steps = cfg.teacher_epochs * len(loader)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(0.1 * steps), steps)
     fit(teacher, loader, epochs=cfg.teacher_epochs, optimizer=optimizer, scheduler=scheduler)
-    teacher_source = f"fine-tuned here on {len(rows):,} of 06's rows, {cfg.teacher_epochs} epoch(s)"
+    teacher_source = (
+        f"fine-tuned here on {len(trained_rows):,} of 06's rows, {cfg.teacher_epochs} epoch(s)"
+    )
 teacher.to(device).eval()
 print(f"teacher: {profile.bert}, {teacher.config.num_hidden_layers} layers, {teacher_source}")
 
@@ -420,7 +427,7 @@ print(f"teacher: {profile.bert}, {teacher.config.num_hidden_layers} layers, {tea
 
 # %% slideshow={"slide_type": "-"}
 transfer_logits = predict(teacher, make_loader(tok_transfer, tokenizer, batch_size=64))  # (n, 4)
-seen_sample = stratified_subset(teacher_rows, len(transfer_set), profile.seed)  # rows it trained on
+seen_sample = stratified_subset(trained_rows, len(transfer_set), profile.seed)  # rows it trained on
 tok_seen = tokenize_dataset(seen_sample, tokenizer, cfg.max_len)
 seen_logits = predict(teacher, make_loader(tok_seen, tokenizer, batch_size=64))  # (n, 4)
 seen_labels, transfer_labels = np.array(seen_sample["label"]), np.array(transfer_set["label"])

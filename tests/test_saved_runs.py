@@ -14,7 +14,7 @@ def test_saved_classifier_loads_a_matching_model_and_refuses_others(tmp_path, mo
     original = tiny_bert(num_labels=4).eval()
     original.save_pretrained(tmp_path / "06_ag_news_classifier")
     loaded, source = saved_classifier("06_ag_news_classifier", original.config, 4)
-    assert "06_ag_news_classifier" in source
+    assert source == "saved by notebook 06_ag_news_classifier"
     ids = torch.tensor([[2, 7, 9, 3]])
     with torch.no_grad():
         torch.testing.assert_close(loaded(input_ids=ids).logits, original(input_ids=ids).logits)
