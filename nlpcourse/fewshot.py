@@ -7,12 +7,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, RandomSampler
 from tqdm.auto import tqdm
 
-from nlpcourse.embeddings import mean_pool
 from nlpcourse.hf_data import make_loader
 
 
@@ -115,29 +113,6 @@ def fixed_steps_loader(
         tokenized, num_samples=steps * batch_size, generator=torch.Generator().manual_seed(seed)
     )
     return make_loader(tokenized, tokenizer, batch_size, sampler=sampler)
-
-
-class MeanPoolClassifier(nn.Module):
-    """An encoder, mask-aware mean pooling and a linear head: logits (batch, num_labels)."""
-
-    def __init__(self, encoder: nn.Module, num_labels: int):
-        super().__init__()
-        if num_labels < 2:
-            raise ValueError(f"num_labels must be at least 2, got {num_labels}.")
-        self.encoder = encoder
-        self.head = nn.Linear(encoder.config.hidden_size, num_labels)
-
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        token_type_ids: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Logits of shape (batch, num_labels)."""
-        hidden = self.encoder(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-        ).last_hidden_state  # (B, T, H)
-        return self.head(mean_pool(hidden, attention_mask))  # (B, num_labels)
 
 
 def label_word_ids(tokenizer: Any, label_words: Sequence[str]) -> list[int]:

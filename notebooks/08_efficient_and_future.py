@@ -75,6 +75,7 @@ from nlpcourse import bias, counterfactual, distill, efficient, fewshot, optim, 
 from nlpcourse.comparison import compare_variants, verdict
 from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.embeddings import encode
+from nlpcourse.heads import EncoderClassifier
 from nlpcourse.hf_data import make_loader, tokenize_dataset
 from nlpcourse.hub import checkpoint_available, load_pretrained, missing_checkpoint_message
 from nlpcourse.paths import run_dir
@@ -855,15 +856,17 @@ descriptions = {
     ],
 }
 label_emb = {how: encode(texts, encoder, tokenizer) for how, texts in descriptions.items()}
-zero_shot = {
-    how: float((fewshot.zero_shot_predict(eval_emb, emb) == val_labels).mean())
-    for how, emb in label_emb.items()
-}
+zero_shot_predictions = {
+    how: fewshot.zero_shot_predict(eval_emb, emb) for how, emb in label_emb.items()
+}  # (n_val,) each
+zero_shot = {how: float((p == val_labels).mean()) for how, p in zero_shot_predictions.items()}
 print(f"zero-shot accuracy on {len(val_labels)} validation rows (chance: 0.25):")
 for how, accuracy in zero_shot.items():
     print(f"  {how:<13} {accuracy:.3f}   e.g. {descriptions[how][1]!r}")
 best_wording = max(zero_shot, key=zero_shot.get)  # a choice, so it is made on validation
 print(f"chosen for what follows: {best_wording!r}")
+against_names = {how: "label names" for how in descriptions if how != "label names"}
+compare_variants(val_labels, zero_shot_predictions, against=against_names).round(3)
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # The same model, the same rows, different accuracies: zero-shot classification is only
@@ -942,7 +945,7 @@ fs_eval_loader = make_loader(tok_val.select(fs_eval_rows), tokenizer, batch_size
 
 def finetune_run(indices, seed):
     seed_everything(seed)
-    model = fewshot.MeanPoolClassifier(copy.deepcopy(encoder), num_labels=len(class_names))
+    model = EncoderClassifier(copy.deepcopy(encoder), len(class_names), pooling="mean")
     groups = optim.param_groups(model, cfg.finetune_body_lr, cfg.finetune_head_lr, head=("head",))
     optimizer = torch.optim.AdamW(groups)
     examples = tok_pool.select(indices)
@@ -1288,19 +1291,20 @@ name_vec = encode(names, encoder, tokenizer)  # (32, H)
 is_female = np.array([0] * 16 + [1] * 16)
 
 
-def leave_one_out_accuracy(x):
-    hits = []
+def leave_one_out_predictions(x):
+    predicted = []
     for held in range(len(x)):
         keep = np.arange(len(x)) != held
         probe = LogisticRegression(max_iter=1_000).fit(x[keep], is_female[keep])
-        hits.append(probe.predict(x[held : held + 1])[0] == is_female[held])
-    return float(np.mean(hits))
+        predicted.append(probe.predict(x[held : held + 1])[0])  # a name it did not see
+    return np.array(predicted)  # (32,)
 
 
 print(f"gender of a held-out name predicted from its embedding ({len(names)} names, chance 0.5):")
 name_vec_debiased = bias.project_out(name_vec, g)  # (32, H)
-print(f"  original embeddings:          {leave_one_out_accuracy(name_vec.numpy()):.3f}")
-print(f"  after projecting out g:       {leave_one_out_accuracy(name_vec_debiased.numpy()):.3f}")
+for label, x in (("original embeddings", name_vec), ("after projecting out g", name_vec_debiased)):
+    hit = stats.bootstrap_accuracy(is_female, leave_one_out_predictions(x.numpy()))
+    print(f"  {label:<24} {hit.estimate:.3f} [{hit.low:.3f}, {hit.high:.3f}]")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The cost to the task

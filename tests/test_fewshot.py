@@ -6,7 +6,6 @@ from hypothesis import strategies as st
 from transformers import BertConfig, BertForMaskedLM, BertModel, BertTokenizer
 
 from nlpcourse.fewshot import (
-    MeanPoolClassifier,
     cloze_scores,
     fixed_steps_loader,
     label_word_ids,
@@ -16,6 +15,7 @@ from nlpcourse.fewshot import (
     summarize_curve,
     zero_shot_predict,
 )
+from nlpcourse.heads import EncoderClassifier
 
 LABELS = np.repeat([0, 1, 2, 3], [10, 7, 12, 5])
 
@@ -105,17 +105,17 @@ def tiny_tokenizer():
     return BertTokenizer(vocab={token: i for i, token in enumerate(VOCAB)})
 
 
-def test_mean_pool_classifier_ignores_padding():
-    torch.manual_seed(0)
-    model = MeanPoolClassifier(BertModel(tiny_bert_config()), num_labels=3).eval()
+def test_the_few_shot_head_ignores_padding():
+    torch.manual_seed(0)  # 08 fine-tunes heads.EncoderClassifier with mean pooling
+    model = EncoderClassifier(BertModel(tiny_bert_config()), num_outputs=3, pooling="mean").eval()
     ids = torch.tensor([[2, 10, 11, 3]])
     padded = torch.tensor([[2, 10, 11, 3, 0, 0]])
     short = model(ids, torch.ones_like(ids))
     long = model(padded, torch.tensor([[1, 1, 1, 1, 0, 0]]))
     assert short.shape == (1, 3)
     torch.testing.assert_close(short, long, atol=1e-5, rtol=1e-5)
-    with pytest.raises(ValueError, match="num_labels"):
-        MeanPoolClassifier(BertModel(tiny_bert_config()), num_labels=1)
+    with pytest.raises(ValueError, match="num_outputs"):
+        EncoderClassifier(BertModel(tiny_bert_config()), num_outputs=0)
 
 
 def test_cloze_scores_read_the_mask_position():
