@@ -51,6 +51,7 @@ test: venv lint unit nbval browser
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/notebooks.py check
 
 unit: venv web-assets

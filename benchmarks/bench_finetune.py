@@ -4,7 +4,7 @@ Same model (the profile's BERT with a fresh 4-class head, reset to the same weig
 run), same AG News training rows, same seed, and the SAME pre-built batches for every loop
 (the ``Trainer`` included: it is handed a DataLoader over those batches). Prints samples/s of
 
-  (a) the course's ``nlpcourse.training.fit``,
+  (a) the course's ``nlpcourse.train.loop.fit``,
   (b) a bare PyTorch loop (forward, ``loss.backward()``, ``optimizer.step()``),
   (c) the Hugging Face ``Trainer`` (needs ``accelerate``),
 
@@ -37,11 +37,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from nlpcourse.config import get_profile, seed_everything
-from nlpcourse.hf_data import make_loader, tokenize_dataset
-from nlpcourse.hub import load_pretrained
+from nlpcourse.data.checkpoints import load_pretrained
+from nlpcourse.data.splits import ag_news_three_way, stratified_subset
 from nlpcourse.modelcard import hardware_summary
-from nlpcourse.splits import ag_news_three_way, stratified_subset
-from nlpcourse.training import fit, to_device
+from nlpcourse.text.hf_batches import make_loader, tokenize_dataset
+from nlpcourse.train.loop import fit, to_device
 
 
 def parse_args() -> argparse.Namespace:

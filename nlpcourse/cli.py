@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlpcourse.config import get_device, get_profile
-from nlpcourse.data import (
+from nlpcourse.data.checkpoints import in_hub_cache, missing_checkpoint_message, on_hub
+from nlpcourse.data.datasets import (
     SPECS,
     default_data_dir,
     hub_endpoint,
@@ -22,7 +23,6 @@ from nlpcourse.data import (
     write_local,
 )
 from nlpcourse.errors import CourseError
-from nlpcourse.hub import in_hub_cache, missing_checkpoint_message, on_hub
 
 LIBRARIES = (
     "torch",

@@ -84,6 +84,6 @@ def format_notebook_times(rows: list[NotebookTime]) -> str:
 
 def measured_times_path() -> Path:
     """``data/notebook_times.csv`` in the course repository: the committed measured run."""
-    from nlpcourse.paths import project_root
+    from nlpcourse.data.runs import project_root
 
     return (project_root() or Path.cwd()) / "data" / "notebook_times.csv"

@@ -52,27 +52,25 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 from torch.utils.data import DataLoader, TensorDataset
 
-from nlpcourse.baselines import tfidf_logreg
-from nlpcourse.batching import (
+from nlpcourse.config import get_device, get_profile, seed_everything
+from nlpcourse.data.runs import run_dir
+from nlpcourse.data.splits import sst2_subset
+from nlpcourse.evaluate.baselines import tfidf_logreg
+from nlpcourse.evaluate.efficiency import count_parameters
+from nlpcourse.evaluate.stats import bootstrap_accuracy, format_mean_sd, mean_sd, paired_bootstrap
+from nlpcourse.evaluate.timing import median_seconds
+from nlpcourse.models.bilstm import BiLSTMClassifier, bilstm_parameter_count, lstm_parameter_count
+from nlpcourse.plots.training import plot_runs
+from nlpcourse.text.batching import (
     EncodedDataset,
     numericalize,
     pad_sequences,
     sst2_loaders,
     text_loader,
 )
-from nlpcourse.bilstm import (
-    BiLSTMClassifier,
-    bilstm_parameter_count,
-    count_parameters,
-    lstm_parameter_count,
-)
-from nlpcourse.config import get_device, get_profile, seed_everything
-from nlpcourse.paths import run_dir
-from nlpcourse.stats import bootstrap_accuracy, format_mean_sd, mean_sd, paired_bootstrap
-from nlpcourse.timing import median_seconds
-from nlpcourse.tokenize import regex_tokenize
-from nlpcourse.training import fit, plot_runs, predict, predicted_labels
-from nlpcourse.vocab import Vocabulary
+from nlpcourse.text.tokenize import regex_tokenize
+from nlpcourse.text.vocab import Vocabulary
+from nlpcourse.train.loop import fit, predict, predicted_labels
 
 notebook_start = time.perf_counter()
 profile = get_profile()
@@ -95,11 +93,11 @@ print(f"profile {profile.name!r}, device {device}")
 # and 872 labelled validation *sentences* (its test labels are not public). The course splits
 # those 872 sentences, stratified, into a **validation** part, on which every choice in this
 # notebook is made (early stopping, which seed, which model), and a **test** part, scored once
-# at the very end. `sst2_loaders(profile)` tokenises, builds the 10,000-word vocabulary on the
+# at the very end. `sst2_subset` picks those rows; `sst2_loaders` tokenises, builds the 10,000-word vocabulary on the
 # training text, turns tokens into ids and batches them (notebook 02 takes that apart).
 
 # %% slideshow={"slide_type": "-"}
-data = sst2_loaders(profile)
+data = sst2_loaders(sst2_subset(profile), profile)
 vocab = data.vocab
 print(
     f"train {len(data.train_set):,} phrases · validation {len(data.val_set):,} sentences · "
@@ -196,7 +194,7 @@ with torch.no_grad():
 print("the written-out cell matches nn.LSTM in both directions, outputs and final states")
 
 # %% [markdown] slideshow={"slide_type": "fragment"}
-# The course's `nlpcourse.bilstm.BiLSTMClassifier.encode` is that sentence vector (final
+# The course's `nlpcourse.models.bilstm.BiLSTMClassifier.encode` is that sentence vector (final
 # forward state, final backward state) for token ids; on an unpadded batch our cell agrees:
 
 # %% slideshow={"slide_type": "-"}
@@ -409,7 +407,10 @@ packaged.load_state_dict(twin.state_dict())
 ids, lengths, _ = next(iter(data.val_loader))  # ids: (batch, time), lengths: (batch,)
 with torch.no_grad():
     torch.testing.assert_close(packaged(ids, lengths), twin.eval()(ids, lengths))
-print("the twin and nlpcourse.bilstm.BiLSTMClassifier agree on a batch of shape", tuple(ids.shape))
+print(
+    "the twin and nlpcourse.models.bilstm.BiLSTMClassifier agree on a batch of shape",
+    tuple(ids.shape),
+)
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **The same function, not just the same shape.** Copy the trained Keras weights into the twin
@@ -488,7 +489,7 @@ hand_accuracy = correct / len(data.val_set)
 print(f"after {len(batches)} steps by hand: validation accuracy {hand_accuracy:.4f}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# `nlpcourse.training.fit` is this loop written once and tested. Started from the same
+# `nlpcourse.train.loop.fit` is this loop written once and tested. Started from the same
 # weights on the same batches (the model has no dropout here, so no randomness remains), it
 # must end at the same weights and the same validation accuracy:
 

@@ -16,7 +16,7 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 02 · From CSV to padded batches: the text pipeline, piece by piece
 #
-# Notebook 01 called `sst2_loaders(profile)` and got batches. This notebook opens that box and
+# Notebook 01 called `sst2_loaders` and got batches. This notebook opens that box and
 # writes each piece in the open: the vocabulary, the collate function, the length-bucketing
 # sampler. The article's PyTorch example does this preprocessing with **torchtext**: a `Field`
 # built with `tokenize='spacy', lower=True` for the text column, a second `Field` with
@@ -52,24 +52,24 @@ import torch
 from datasets import ClassLabel, load_dataset
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from nlpcourse.batch_plots import draw_padded_and_packed, plot_length_histograms
-from nlpcourse.batching import (
+from nlpcourse.config import get_device, get_profile, seed_everything
+from nlpcourse.data.datasets import load_sst2
+from nlpcourse.data.runs import run_dir
+from nlpcourse.data.splits import sst2_subset
+from nlpcourse.evaluate.stats import paired_bootstrap
+from nlpcourse.evaluate.timing import median_seconds
+from nlpcourse.models.bilstm import BiLSTMClassifier
+from nlpcourse.plots.batching import draw_padded_and_packed, plot_length_histograms
+from nlpcourse.text.batching import (
     BucketBatchSampler,
     EncodedDataset,
     PadCollate,
     encode_tokens,
-    sst2_subset,
     text_loader,
 )
-from nlpcourse.bilstm import BiLSTMClassifier
-from nlpcourse.config import get_device, get_profile, seed_everything
-from nlpcourse.data import load_sst2
-from nlpcourse.paths import run_dir
-from nlpcourse.stats import paired_bootstrap
-from nlpcourse.timing import median_seconds
-from nlpcourse.tokenize import regex_tokenize, subword_tokenizer_fn, train_subword_tokenizer
-from nlpcourse.training import fit, predict, predicted_labels
-from nlpcourse.vocab import Vocabulary
+from nlpcourse.text.tokenize import regex_tokenize, subword_tokenizer_fn, train_subword_tokenizer
+from nlpcourse.text.vocab import Vocabulary
+from nlpcourse.train.loop import fit, predict, predicted_labels
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -122,7 +122,7 @@ print(csv_data["train"][0])
 # **The same data from the hub.** With a connection, one line gets SST-2 from the Hugging
 # Face hub: `load_dataset("stanfordnlp/sst2")` (columns `idx`, `sentence`, `label`). This
 # course often runs offline, so the cell says plainly what happened;
-# `nlpcourse.data.load_sst2()`, used everywhere else, tries the local data folder first and the
+# `nlpcourse.data.datasets.load_sst2()`, used everywhere else, tries the local data folder first and the
 # hub second, and renames the columns to `text` and `label`.
 
 # %% slideshow={"slide_type": "-"}

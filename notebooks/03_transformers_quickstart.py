@@ -48,13 +48,14 @@ import torch.nn.functional as F
 import transformers
 from transformers import BertForSequenceClassification, BertTokenizer, DataCollatorWithPadding
 
-from nlpcourse.batching import sst2_subset
 from nlpcourse.config import get_device, get_profile, seed_everything
-from nlpcourse.hf_data import make_loader, tokenize_dataset
-from nlpcourse.hub import require_checkpoint
-from nlpcourse.paths import run_dir
-from nlpcourse.stats import bootstrap_accuracy
-from nlpcourse.training import count_parameters, fit, predict
+from nlpcourse.data.checkpoints import require_checkpoint
+from nlpcourse.data.runs import run_dir
+from nlpcourse.data.splits import sst2_subset
+from nlpcourse.evaluate.efficiency import count_parameters
+from nlpcourse.evaluate.stats import bootstrap_accuracy
+from nlpcourse.text.hf_batches import make_loader, tokenize_dataset
+from nlpcourse.train.loop import fit, predict
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -342,7 +343,7 @@ print("lengths", [len(f["input_ids"]) for f in features])
 print({name: tuple(tensor.shape) for name, tensor in open_batch.items()})
 
 # %% [markdown] slideshow={"slide_type": "fragment"}
-# `nlpcourse.hf_data` wraps these two steps: `tokenize_dataset` (the `.map`, with checks) and
+# `nlpcourse.text.hf_batches` wraps these two steps: `tokenize_dataset` (the `.map`, with checks) and
 # `make_loader` (a `DataLoader` with the collator). Same rows in, same batch out; the notebook
 # uses the helpers from here on.
 
@@ -659,7 +660,7 @@ del families, bert, gpt, t5
 # The loss exists to be minimised. The article's case study (notebook 06) and notebook 05 do
 # fine-tuning properly; here a short run on a small SST-2 subset is enough to give the head
 # some meaning before we save the model and put it in a pipeline. `loss.backward()` and an
-# optimizer step are what `nlpcourse.training.fit` does for every batch. (The article's
+# optimizer step are what `nlpcourse.train.loop.fit` does for every batch. (The article's
 # `from transformers import AdamW` no longer exists; PyTorch's `torch.optim.AdamW` is the
 # replacement.) The score is taken on the **validation** sentences, with a bootstrap interval
 # over them; the course's test sentences are not used here.

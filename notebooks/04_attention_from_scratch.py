@@ -38,7 +38,7 @@
 # length (`L_q` queries, `L_k` keys), `D` model width, `H` heads, `d_k` key width.
 #
 # The notebook's own functions are the lesson; the tested versions live in
-# `nlpcourse.attention`, and the notebook checks that both agree.
+# `nlpcourse.models.attention`, and the notebook checks that both agree.
 
 # %% slideshow={"slide_type": "skip"}
 import dataclasses
@@ -51,17 +51,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import nlpcourse.attention as course
-from nlpcourse.attention_plots import (
+import nlpcourse.models.attention as course
+from nlpcourse.config import get_device, get_profile, seed_everything
+from nlpcourse.evaluate.attention_stats import layer_head_statistics, spread_across_heads
+from nlpcourse.evaluate.timing import compare_seconds, inference_throughput
+from nlpcourse.plots.attention import (
     plot_attention_heads,
     plot_attention_timings,
     plot_head_statistics,
     plot_masks,
     plot_positional_encoding,
 )
-from nlpcourse.attention_stats import layer_head_statistics, spread_across_heads
-from nlpcourse.config import get_device, get_profile, seed_everything
-from nlpcourse.timing import compare_seconds, inference_throughput
 
 notebook_start = time.perf_counter()  # the closing cell prints how long the notebook took
 profile = get_profile()
@@ -287,7 +287,7 @@ print("ours:\n", ours_w, "\noutput row 1:", ours_out[1])
 #
 # ### Checked against PyTorch's fused kernel
 #
-# Our function, the package's `nlpcourse.attention.scaled_dot_product_attention` and
+# Our function, the package's `nlpcourse.models.attention.scaled_dot_product_attention` and
 # `F.scaled_dot_product_attention` on the same inputs, with no mask, each kind of mask, and a
 # mask with fully masked rows, on 4 heads at once:
 
@@ -543,7 +543,7 @@ print("attention without positions is permutation-equivariant")
 # %% slideshow={"slide_type": "skip"}
 from transformers import AutoTokenizer, BertModel
 
-from nlpcourse.hub import require_checkpoint
+from nlpcourse.data.checkpoints import require_checkpoint
 
 require_checkpoint(profile.bert)  # if it is missing: one clear message saying what to set
 tokenizer = AutoTokenizer.from_pretrained(profile.bert)
@@ -656,7 +656,7 @@ figure = plot_attention_heads(
 # as small as the uncertainty of one head's average (its standard error over sentences).
 
 # %% slideshow={"slide_type": "-"}
-from nlpcourse.batching import sst2_subset
+from nlpcourse.data.splits import sst2_subset
 
 stats_texts = sst2_subset(profile)["validation"]["text"][: cfg.head_stats_sentences]
 stats_batch = tokenizer(stats_texts, padding=True, truncation=True, return_tensors="pt")
@@ -752,16 +752,19 @@ figure = plot_attention_timings(cfg.timing_lengths, timings)
 # well below what these models reach on all 67,349 phrases.
 
 # %% slideshow={"slide_type": "subslide"}
-from nlpcourse.baselines import tfidf_logreg
-from nlpcourse.batching import sst2_loaders
-from nlpcourse.bilstm import BiLSTMClassifier
-from nlpcourse.stats import bootstrap_accuracy, format_mean_sd, mean_sd, paired_bootstrap
-from nlpcourse.training import count_parameters, fit, plot_runs, predict, predicted_labels
+from nlpcourse.data.splits import sst2_subset
+from nlpcourse.evaluate.baselines import tfidf_logreg
+from nlpcourse.evaluate.efficiency import count_parameters
+from nlpcourse.evaluate.stats import bootstrap_accuracy, format_mean_sd, mean_sd, paired_bootstrap
+from nlpcourse.models.bilstm import BiLSTMClassifier
+from nlpcourse.plots.training import plot_runs
+from nlpcourse.text.batching import sst2_loaders
+from nlpcourse.train.loop import fit, predict, predicted_labels
 
 table_profile = dataclasses.replace(
     profile, bilstm=dataclasses.replace(profile.bilstm, train_size=cfg.compare_train_size)
 )
-data = sst2_loaders(table_profile)
+data = sst2_loaders(sst2_subset(table_profile), table_profile)
 vocab = data.vocab
 train_labels = data.train_set.labels.tolist()
 val_labels, test_labels = data.val_set.labels.numpy(), data.test_set.labels.numpy()

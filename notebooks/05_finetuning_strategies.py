@@ -72,16 +72,21 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from nlpcourse.comparison import compare_variants
 from nlpcourse.config import get_device, get_profile, seed_everything
-from nlpcourse.embeddings import capture_inputs, mean_pool, topic_cosines
-from nlpcourse.finetune_plots import plot_cosine_histograms, plot_layer_rates, plot_schedules
-from nlpcourse.heads import EncoderClassifier
-from nlpcourse.hf_data import make_loader, tokenize_dataset
-from nlpcourse.hub import load_pretrained
-from nlpcourse.optim import (
+from nlpcourse.data.checkpoints import load_pretrained
+from nlpcourse.data.splits import ag_news_three_way, stratified_subset
+from nlpcourse.evaluate.comparison import compare_variants
+from nlpcourse.evaluate.efficiency import count_parameters
+from nlpcourse.evaluate.stats import bootstrap_accuracy, format_mean_sd, paired_bootstrap
+from nlpcourse.evaluate.timing import compare_step_seconds
+from nlpcourse.models.heads import EncoderClassifier
+from nlpcourse.models.pooling import capture_inputs, mean_pool, topic_cosines
+from nlpcourse.plots.finetune import plot_cosine_histograms, plot_layer_rates, plot_schedules
+from nlpcourse.plots.training import plot_runs
+from nlpcourse.text.hf_batches import make_loader, tokenize_dataset
+from nlpcourse.train.loop import fit, predict, to_device
+from nlpcourse.train.optim import (
     bert_freeze_prefixes,
-    count_parameters,
     describe_groups,
     freeze,
     lr_curve,
@@ -89,10 +94,6 @@ from nlpcourse.optim import (
     param_groups,
     warmup_steps_for,
 )
-from nlpcourse.splits import ag_news_three_way, stratified_subset
-from nlpcourse.stats import bootstrap_accuracy, format_mean_sd, paired_bootstrap
-from nlpcourse.timing import compare_step_seconds
-from nlpcourse.training import fit, plot_runs, predict, to_device
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -347,7 +348,7 @@ for pooling in ("cls", "mean", "pooler"):
     twin.head.load_state_dict(ours.head.state_dict())
     with torch.no_grad():
         torch.testing.assert_close(ours(**demo), twin(**demo))  # (2, 4) both
-print("EncoderWithHead == nlpcourse.heads.EncoderClassifier for cls, mean and pooler")
+print("EncoderWithHead == nlpcourse.models.heads.EncoderClassifier for cls, mean and pooler")
 del hf_regressor, ours, twin, regressor, classifier
 
 # %% [markdown] slideshow={"slide_type": "-"}

@@ -63,26 +63,23 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from nlpcourse.baselines import tfidf_logreg
 from nlpcourse.config import get_device, get_profile, seed_everything
-from nlpcourse.data import load_ag_news
-from nlpcourse.efficient import bert_parameter_count
-from nlpcourse.hf_data import check_num_labels, make_loader, tokenize_dataset
-from nlpcourse.hub import load_pretrained
-from nlpcourse.memory import peak_memory
-from nlpcourse.metrics import (
-    classification_summary,
-    confusion,
-    per_class_report,
-    plot_confusion_matrix,
-)
+from nlpcourse.data.checkpoints import load_pretrained
+from nlpcourse.data.datasets import load_ag_news
+from nlpcourse.data.runs import run_dir
+from nlpcourse.data.splits import ag_news_three_way, stratified_subset
+from nlpcourse.evaluate.baselines import tfidf_logreg
+from nlpcourse.evaluate.efficiency import bert_parameter_count, count_parameters
+from nlpcourse.evaluate.memory import peak_memory
+from nlpcourse.evaluate.metrics import classification_summary, confusion, per_class_report
+from nlpcourse.evaluate.stats import bootstrap_accuracy, paired_bootstrap
+from nlpcourse.evaluate.timing import compare_seconds
 from nlpcourse.modelcard import ModelCard, hardware_summary, write_model_card
-from nlpcourse.optim import describe_groups, param_groups, warmup_steps_for
-from nlpcourse.paths import run_dir
-from nlpcourse.splits import ag_news_three_way, stratified_subset
-from nlpcourse.stats import bootstrap_accuracy, paired_bootstrap
-from nlpcourse.timing import compare_seconds
-from nlpcourse.training import count_parameters, fit, plot_runs, predict
+from nlpcourse.plots.metrics import plot_confusion_matrix
+from nlpcourse.plots.training import plot_runs
+from nlpcourse.text.hf_batches import check_num_labels, make_loader, tokenize_dataset
+from nlpcourse.train.loop import fit, predict
+from nlpcourse.train.optim import describe_groups, param_groups, warmup_steps_for
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -294,7 +291,7 @@ def train_windows(
 
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# **Checked against `fit()`.** `nlpcourse.training.fit` is the same loop as a tested library
+# **Checked against `fit()`.** `nlpcourse.train.loop.fit` is the same loop as a tested library
 # function. From the same weights, with the same seed (dropout draws the same masks) and the same
 # `fit_check_steps` micro-batches (the last one cut short) in windows of 3, both must log the
 # same losses and end with the same weights. From here on the notebook trains with `fit()`.

@@ -53,14 +53,18 @@ from transformers import (
     CLIPProcessor,
 )
 
-from nlpcourse import contrastive, patches, shapes, stats
-from nlpcourse.clip_plots import image_grid, plot_similarity, retrieval_grid, top_captions
-from nlpcourse.clip_training import train_clip
 from nlpcourse.config import get_device, get_profile, seed_everything
-from nlpcourse.hub import checkpoint_available
-from nlpcourse.optim import describe_groups
-from nlpcourse.paths import run_dir
-from nlpcourse.training import count_parameters, plot_runs
+from nlpcourse.data import synthetic_images
+from nlpcourse.data.checkpoints import checkpoint_available
+from nlpcourse.data.runs import run_dir
+from nlpcourse.evaluate import stats
+from nlpcourse.evaluate.efficiency import count_parameters
+from nlpcourse.models import patches
+from nlpcourse.plots.clip import image_grid, plot_similarity, retrieval_grid, top_captions
+from nlpcourse.plots.training import plot_runs
+from nlpcourse.train import contrastive
+from nlpcourse.train.clip import train_clip
+from nlpcourse.train.optim import describe_groups
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -109,7 +113,7 @@ def clip_loss_by_hand(image_embeds, text_embeds, logit_scale):
 
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# It agrees with the tested version in `nlpcourse.contrastive` (which takes the temperature
+# It agrees with the tested version in `nlpcourse.train.contrastive` (which takes the temperature
 # $\tau$ rather than its inverse), and two limits tell us what numbers to expect from a loss
 # curve:
 #
@@ -171,7 +175,7 @@ print(
 #
 # ### The data
 #
-# `nlpcourse.shapes` draws small RGB images with Pillow — a circle, square, triangle or
+# `nlpcourse.data.synthetic_images` draws small RGB images with Pillow — a circle, square, triangle or
 # diamond in one of six colours, small or large, on the left, in the middle or on the right —
 # and writes the caption that goes with it: *"a small red circle on the left"*. A quarter of
 # the images show two shapes side by side, captioned with a relation, worded either way round
@@ -191,10 +195,10 @@ print(
 # set drawn the same way with other seeds, scored once at the end.
 
 # %% slideshow={"slide_type": "-"}
-train_combos, heldout_combos = shapes.split_combos(cfg.heldout_combos, seed=profile.seed)
-all_combos = shapes.all_combos()
+train_combos, heldout_combos = synthetic_images.split_combos(cfg.heldout_combos, seed=profile.seed)
+all_combos = synthetic_images.all_combos()
 variation = {"shift": cfg.shift, "size_jitter": cfg.size_jitter}
-train_samples = shapes.generate(
+train_samples = synthetic_images.generate(
     cfg.train_images,
     train_combos,
     image_size=cfg.image_size,
@@ -210,10 +214,10 @@ assert seen_in_training.isdisjoint(heldout_combos)  # held out means never drawn
 def evaluation_sets(seed):
     """Fresh single-shape images: held-out pairs and pairs seen in training."""
     return {
-        "held-out pairs": shapes.generate(
+        "held-out pairs": synthetic_images.generate(
             cfg.test_images, heldout_combos, cfg.image_size, seed=seed, **variation
         ),
-        "seen pairs": shapes.generate(
+        "seen pairs": synthetic_images.generate(
             cfg.test_images, train_combos, cfg.image_size, seed=seed + 1, **variation
         ),
     }
@@ -246,11 +250,13 @@ fig = image_grid(
 
 # %% slideshow={"slide_type": "-"}
 seen_test = test_sets["seen pairs"]
-copy_distance = shapes.nearest_copy_distance(seen_test, train_samples)  # (n_test,)
+copy_distance = synthetic_images.nearest_copy_distance(seen_test, train_samples)  # (n_test,)
 plain = {"image_size": cfg.image_size, "pair_fraction": cfg.pair_fraction}
-plain_train = shapes.generate(cfg.train_images, train_combos, seed=profile.seed, **plain)
-plain_test = shapes.generate(cfg.test_images, train_combos, seed=profile.seed + 21, **plain)
-plain_distance = shapes.nearest_copy_distance(plain_test, plain_train)  # (n_test,)
+plain_train = synthetic_images.generate(cfg.train_images, train_combos, seed=profile.seed, **plain)
+plain_test = synthetic_images.generate(
+    cfg.test_images, train_combos, seed=profile.seed + 21, **plain
+)
+plain_distance = synthetic_images.nearest_copy_distance(plain_test, plain_train)  # (n_test,)
 for name, distance in (("with variation", copy_distance), ("without", plain_distance)):
     found = distance[np.isfinite(distance)]
     print(
@@ -486,7 +492,7 @@ print(
 # training it has no structure: the diagonal (boxed) is no brighter than the rest.
 
 # %% slideshow={"slide_type": "-"}
-candidates = shapes.generate(40, train_combos, cfg.image_size, seed=profile.seed + 100)
+candidates = synthetic_images.generate(40, train_combos, cfg.image_size, seed=profile.seed + 100)
 unique = {}
 for sample in candidates:
     unique.setdefault(sample.caption, sample)  # the first image with each caption
@@ -538,7 +544,7 @@ for kind, members in kinds.items():
 # The loop is the one CLIP uses: take a batch of pairs, embed both sides, compute the logits at
 # the model's own scale $1/\tau$, apply the loss, step, and clamp $1/\tau \le 100$. A one-cycle
 # learning-rate schedule (warm up, then anneal) keeps this small model stable at a high peak
-# rate. `clip_training.train_clip` runs it and logs every step (loss, learning rate, gradient
+# rate. `nlpcourse.train.clip.train_clip` runs it and logs every step (loss, learning rate, gradient
 # norm, $1/\tau$, the batch's share of false negatives and its loss floor).
 #
 # We train three models from the same initial weights on the same data and budget: the
@@ -647,7 +653,7 @@ def embed_images(model, processor, images, batch_size=256):
 def class_embeddings(model, processor, templates=None):
     """One unit vector per colour×shape class, averaged over the prompt templates: (24, D)."""
     vectors = [
-        embed_texts(model, processor, shapes.class_prompts(combo, templates)).mean(dim=0)
+        embed_texts(model, processor, synthetic_images.class_prompts(combo, templates)).mean(dim=0)
         for combo in all_combos
     ]
     return F.normalize(torch.stack(vectors), dim=-1)
@@ -661,7 +667,7 @@ def zero_shot(model, samples):
     return predicted.numpy(), np.array(truth)
 
 
-chance = shapes.chance_accuracy(len(all_combos))
+chance = synthetic_images.chance_accuracy(len(all_combos))
 print(f"validation set, chance {chance:.1%}; 95% bootstrap intervals over images")
 validation = {}
 for name, model in models.items():
@@ -909,14 +915,14 @@ def swap_colours(caption):
 
 def other_object(sample, caption, rng):
     """Replace the first colour with one that is not in the image."""
-    absent = [c for c in shapes.COLOURS if c not in {s.colour for s in sample.shapes}]
+    absent = [c for c in synthetic_images.COLOURS if c not in {s.colour for s in sample.shapes}]
     words = caption.split()
     words[1] = absent[rng.integers(len(absent))]
     return " ".join(words)
 
 
 rng = np.random.default_rng(profile.seed)
-pairs = shapes.generate(
+pairs = synthetic_images.generate(
     cfg.test_images,
     train_combos,
     cfg.image_size,
@@ -927,7 +933,7 @@ pairs = shapes.generate(
 true_captions = [s.caption for s in pairs]
 negatives = {
     "another object": [other_object(s, c, rng) for s, c in zip(pairs, true_captions, strict=True)],
-    "relation swapped": [shapes.swap_relation(c) for c in true_captions],
+    "relation swapped": [synthetic_images.swap_relation(c) for c in true_captions],
     "colours swapped": [swap_colours(c) for c in true_captions],
 }
 pair_vectors = embed_images(small_clip, small_processor, [s.image for s in pairs])  # (n, D)

@@ -71,18 +71,22 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
-from nlpcourse import bias, counterfactual, distill, efficient, fewshot, optim, prompting, stats
-from nlpcourse.comparison import compare_variants, verdict
 from nlpcourse.config import get_device, get_profile, seed_everything
-from nlpcourse.embeddings import encode
-from nlpcourse.heads import EncoderClassifier
-from nlpcourse.hf_data import make_loader, tokenize_dataset
-from nlpcourse.hub import checkpoint_available, load_pretrained, missing_checkpoint_message
-from nlpcourse.paths import run_dir
-from nlpcourse.saved_runs import saved_classifier
-from nlpcourse.splits import ag_news_three_way, stratified_subset, unseen_rows
-from nlpcourse.timing import compare_seconds
-from nlpcourse.training import evaluate, fit, predict
+from nlpcourse.data.checkpoints import (
+    checkpoint_available,
+    load_pretrained,
+    missing_checkpoint_message,
+)
+from nlpcourse.data.runs import run_dir, saved_classifier
+from nlpcourse.data.splits import ag_news_three_way, stratified_subset, unseen_rows
+from nlpcourse.evaluate import bias, counterfactual, efficiency, fewshot, prompting, stats
+from nlpcourse.evaluate.comparison import compare_variants, verdict
+from nlpcourse.evaluate.timing import compare_seconds
+from nlpcourse.models.heads import EncoderClassifier
+from nlpcourse.models.pooling import encode
+from nlpcourse.text.hf_batches import make_loader, tokenize_dataset
+from nlpcourse.train import distill, optim
+from nlpcourse.train.loop import evaluate, fit, predict
 
 profile = get_profile()
 seed_everything(profile.seed)
@@ -143,8 +147,8 @@ for name, c in (("BERT", bert_config), ("ALBERT", albert_config)):
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # The formulas above, written out, must agree with what PyTorch counts in the two modules
-# (and with the package's tested versions, `efficient.bert_parameter_count` and
-# `efficient.albert_parameter_count`):
+# (and with the package's tested versions, `efficiency.bert_parameter_count` and
+# `efficiency.albert_parameter_count`):
 
 
 # %% slideshow={"slide_type": "-"}
@@ -167,15 +171,15 @@ def albert_params(c):
     return embeddings + projection + layers + c.hidden_size**2 + c.hidden_size
 
 
-n_bert = efficient.count_parameters(bert_model)
-n_albert = efficient.count_parameters(albert_model)
-assert bert_params(bert_config) == efficient.bert_parameter_count(bert_config) == n_bert
-assert albert_params(albert_config) == efficient.albert_parameter_count(albert_config) == n_albert
+n_bert = efficiency.count_parameters(bert_model)
+n_albert = efficiency.count_parameters(albert_model)
+assert bert_params(bert_config) == efficiency.bert_parameter_count(bert_config) == n_bert
+assert albert_params(albert_config) == efficiency.albert_parameter_count(albert_config) == n_albert
 
 # %% keep_output=true slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
-bert_parts = efficient.parameters_by_component(bert_model)
-albert_parts = efficient.parameters_by_component(albert_model)
+bert_parts = efficiency.parameters_by_component(bert_model)
+albert_parts = efficiency.parameters_by_component(albert_model)
 print(f"{'component':<38}{'BERT':>13}{'ALBERT':>13}{'ALBERT/BERT':>13}")
 for component in [*albert_parts, "total"]:
     b = sum(bert_parts.values()) if component == "total" else bert_parts.get(component, 0)
@@ -196,9 +200,9 @@ for component in [*albert_parts, "total"]:
 for depth in (1, 6, 12, 24):
     deeper_albert, deeper_bert = copy.deepcopy(albert_config), copy.deepcopy(bert_config)
     deeper_albert.num_hidden_layers = deeper_bert.num_hidden_layers = depth
-    albert_count = efficient.count_parameters(AlbertModel(deeper_albert))  # built and counted
-    assert albert_count == efficient.albert_parameter_count(deeper_albert)
-    bert_count = efficient.bert_parameter_count(deeper_bert)
+    albert_count = efficiency.count_parameters(AlbertModel(deeper_albert))  # built and counted
+    assert albert_count == efficiency.albert_parameter_count(deeper_albert)
+    bert_count = efficiency.bert_parameter_count(deeper_bert)
     print(f"{depth:>2} layers: ALBERT {albert_count:>12,} parameters,  BERT {bert_count:>12,}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
@@ -217,9 +221,9 @@ for depth in (1, 6, 12, 24):
 # %% keep_output=true slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
 memory = {
-    "BERT-base": efficient.training_memory_bytes(efficient.meta_model(BertModel, bert_config)),
-    "ALBERT-base": efficient.training_memory_bytes(
-        efficient.meta_model(AlbertModel, albert_config)
+    "BERT-base": efficiency.training_memory_bytes(efficiency.meta_model(BertModel, bert_config)),
+    "ALBERT-base": efficiency.training_memory_bytes(
+        efficiency.meta_model(AlbertModel, albert_config)
     ),
 }
 memory_table = pd.DataFrame(memory).T / 2**20  # MiB
@@ -249,12 +253,12 @@ for name, model in small_models.items():
     loss.backward()
     optimizer.step()
     measured_gradients = sum(p.grad.numel() * p.grad.element_size() for p in model.parameters())
-    counted = efficient.training_memory_bytes(model)
+    counted = efficiency.training_memory_bytes(model)
     assert measured_gradients == counted["gradients"]
-    assert efficient.optimizer_state_bytes(optimizer) == counted["adamw_state"]
+    assert efficiency.optimizer_state_bytes(optimizer) == counted["adamw_state"]
     print(
         f"{name:<6} measured after one step: gradients {measured_gradients:,} B, "
-        f"AdamW state {efficient.optimizer_state_bytes(optimizer):,} B = the count"
+        f"AdamW state {efficiency.optimizer_state_bytes(optimizer):,} B = the count"
     )
 del small_models
 
@@ -273,7 +277,7 @@ generator = torch.Generator().manual_seed(profile.seed)
 timing_ids = torch.randint(1000, cfg.compare_vocab_size, shape, generator=generator)  # (B, T)
 timing_inputs = {"input_ids": timing_ids, "attention_mask": torch.ones_like(timing_ids)}
 timing_inputs = {key: value.to(device) for key, value in timing_inputs.items()}
-seconds = efficient.compare_forward_seconds(  # the two models take turns, `repeats` times
+seconds = efficiency.compare_forward_seconds(  # the two models take turns, `repeats` times
     {"BERT": bert_model.to(device), "ALBERT": albert_model.to(device)},
     timing_inputs,
     repeats=cfg.timing_repeats,
@@ -567,8 +571,8 @@ with torch.no_grad():
 # NBVAL_CHECK_OUTPUT
 print("student layer ← teacher layer:", {new: old for new, old in enumerate(layer_ids)})
 for name, model in (("teacher", teacher), ("student", student_init)):
-    in_table = efficient.parameters_by_component(model)["token embeddings"]
-    total = efficient.count_parameters(model)
+    in_table = efficiency.parameters_by_component(model)["token embeddings"]
+    total = efficiency.count_parameters(model)
     print(
         f"{name}: {model.config.num_hidden_layers} layers, {total:,} parameters "
         f"({in_table:,} of them in the token embeddings)"
@@ -687,10 +691,10 @@ test_predictions = {
     name: predict(m, test_loader).argmax(dim=-1).numpy() for name, m in final.items()
 }
 timing_batch = {k: v.to(device) for k, v in next(iter(test_loader)).items() if k != "labels"}
-batch_seconds = efficient.compare_forward_seconds(final, timing_batch, cfg.timing_repeats)
+batch_seconds = efficiency.compare_forward_seconds(final, timing_batch, cfg.timing_repeats)
 table = compare_variants(test_labels, test_predictions, against={chosen: "teacher"})
 table["layers"] = [m.config.num_hidden_layers for m in final.values()]
-table["parameters"] = [efficient.count_parameters(m) for m in final.values()]
+table["parameters"] = [efficiency.count_parameters(m) for m in final.values()]
 table["speed-up"] = [batch_seconds["teacher"] / batch_seconds[name] for name in final]
 print(f"{len(test_labels):,} test rows, scored once; teacher: {teacher_source}")
 table.round(4)
@@ -732,15 +736,15 @@ del reloaded, students
 
 # %% slideshow={"slide_type": "-"}
 float_model = copy.deepcopy(teacher).cpu().eval()
-int8_model = efficient.quantize_dynamic_int8(float_model)  # nn.Linear → int8 weights
-print("linear layers before:", efficient.count_linear_layers(float_model))
-print("linear layers after: ", efficient.count_linear_layers(int8_model))
+int8_model = efficiency.quantize_dynamic_int8(float_model)  # nn.Linear → int8 weights
+print("linear layers before:", efficiency.count_linear_layers(float_model))
+print("linear layers after: ", efficiency.count_linear_layers(int8_model))
 size = {
-    "float32": efficient.saved_size_bytes(float_model),
-    "int8": efficient.saved_size_bytes(int8_model),
+    "float32": efficiency.saved_size_bytes(float_model),
+    "int8": efficiency.saved_size_bytes(int8_model),
 }
 in_embeddings = (
-    efficient.parameters_by_component(float_model)["token embeddings"] * 4
+    efficiency.parameters_by_component(float_model)["token embeddings"] * 4
 )  # float32 bytes
 print(
     f"on disk: float32 {size['float32'] / 2**20:.1f} MiB, int8 {size['int8'] / 2**20:.1f} MiB "

@@ -54,21 +54,21 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from nlpcourse.config import get_device, get_profile, seed_everything
-from nlpcourse.hf_data import make_loader, tokenize_dataset
-from nlpcourse.hub import load_pretrained
-from nlpcourse.launch import launch_command, load_weights, read_metrics, run_launch
-from nlpcourse.optim import make_scheduler, param_groups
-from nlpcourse.parallel import (
+from nlpcourse.data.checkpoints import load_pretrained
+from nlpcourse.data.runs import run_dir
+from nlpcourse.data.splits import ag_news_three_way
+from nlpcourse.evaluate.stats import bootstrap_accuracy
+from nlpcourse.text.hf_batches import make_loader, tokenize_dataset
+from nlpcourse.train.launch import launch_command, load_weights, read_metrics, run_launch
+from nlpcourse.train.loop import fit
+from nlpcourse.train.optim import make_scheduler, param_groups
+from nlpcourse.train.parallel import (
     averaged_gradients,
     effective_batch_size,
     plot_data_parallel,
     plot_step_log,
     side_by_side,
 )
-from nlpcourse.paths import run_dir
-from nlpcourse.splits import ag_news_three_way
-from nlpcourse.stats import bootstrap_accuracy
-from nlpcourse.training import fit
 
 profile = get_profile()
 seed_everything(profile.seed)

@@ -4,7 +4,7 @@
         scripts/finetune_ag_news.py --cpu --output_dir runs/09_scaling_out/cpu2
     python scripts/finetune_ag_news.py --help
 
-The program lives in ``nlpcourse.scale`` (tested there); this file is what a launcher runs.
+The program lives in ``nlpcourse.train.scale`` (tested there); this file is what a launcher runs.
 """
 
 import sys
@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the course package, uninstalled
 
-from nlpcourse.scale import main
+from nlpcourse.train.scale import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,10 +6,10 @@ import torch
 from torch import nn
 
 from nlpcourse.config import get_profile, seed_everything
+from nlpcourse.evaluate.memory import peak_memory, rss_peak_supported
 from nlpcourse.exercises.ch06 import check_accumulation_loop
-from nlpcourse.memory import peak_memory, rss_peak_supported
 from nlpcourse.modelcard import CARD_NAME, ModelCard, hardware_summary, write_model_card
-from nlpcourse.training import fit
+from nlpcourse.train.loop import fit
 
 
 def rows(n, seed=0):
@@ -161,7 +161,7 @@ def test_profile_has_a_validation_share_and_lr_candidates():
 
 
 def test_interleaved_median_seconds_runs_every_variant_alike():
-    from nlpcourse.timing import compare_seconds
+    from nlpcourse.evaluate.timing import compare_seconds
 
     calls = []
     seconds = compare_seconds(

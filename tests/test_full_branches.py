@@ -81,7 +81,7 @@ def agnews_csv(rows_per_class: int) -> str:
 
 def test_official_ag_news_train_split(tmp_path, monkeypatch):
     """06 and 08 in full: train on the official train split, report on the test split."""
-    from nlpcourse.splits import ag_news_three_way
+    from nlpcourse.data.splits import ag_news_three_way
 
     write_csv(tmp_path / "ag_news" / "train.csv.gz", agnews_csv(rows_per_class=6))
     write_csv(tmp_path / "ag_news" / "test.csv.gz", agnews_csv(rows_per_class=2))
@@ -104,8 +104,8 @@ def test_masked_lm_cloze_prompt(hub_cache):
     """08 in full: the cloze prompt on profile.masked_lm, loaded by repo id through the hub."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM
 
-    from nlpcourse import fewshot
-    from nlpcourse.hub import checkpoint_available, load_pretrained
+    from nlpcourse.data.checkpoints import checkpoint_available, load_pretrained
+    from nlpcourse.evaluate import fewshot
 
     tokenizer = word_tokenizer()
     torch.manual_seed(0)
@@ -140,8 +140,8 @@ def test_pretrained_clip_logits_per_image(hub_cache):
     from PIL import Image
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
 
-    from nlpcourse import shapes
-    from nlpcourse.hub import checkpoint_available, load_pretrained
+    from nlpcourse.data import synthetic_images
+    from nlpcourse.data.checkpoints import checkpoint_available, load_pretrained
 
     tokenizer = word_tokenizer()
     size = 32
@@ -178,7 +178,7 @@ def test_pretrained_clip_logits_per_image(hub_cache):
     assert checkpoint_available(FULL.clip)
     processor = load_pretrained(CLIPProcessor, FULL.clip)
     model = load_pretrained(CLIPModel, FULL.clip).eval()
-    images = [sample.image for sample in shapes.generate(3, image_size=48, seed=0)]
+    images = [sample.image for sample in synthetic_images.generate(3, image_size=48, seed=0)]
     images.append(Image.new("RGB", (64, 40), (200, 30, 30)))  # a photo of another size
     captions = ["the team won", "a new chip is faster"]
     inputs = processor(
@@ -195,8 +195,8 @@ def test_pretrained_clip_logits_per_image(hub_cache):
 @pytest.mark.parametrize("profile_name", ["quick", "full"])
 def test_causal_lm_prompt(hub_cache, profile_name):
     """08 with profile.causal_lm reachable: zero- and few-shot prompts scored by likelihood."""
-    from nlpcourse import prompting
-    from nlpcourse.hub import checkpoint_available
+    from nlpcourse.data.checkpoints import checkpoint_available
+    from nlpcourse.evaluate import prompting
 
     profile = get_profile(profile_name)
     assert profile.causal_lm is not None

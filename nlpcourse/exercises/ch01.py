@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from nlpcourse.bilstm import bilstm_parameter_count, lstm_parameter_count
 from nlpcourse.exercises import unanswered, verdict
-from nlpcourse.training import predicted_labels
+from nlpcourse.models.bilstm import bilstm_parameter_count, lstm_parameter_count
+from nlpcourse.train.loop import predicted_labels
 
 
 def check_lstm_parameters(keras_count: int | None, torch_count: int | None) -> bool:

@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from nlpcourse.batching import padding_mask
 from nlpcourse.exercises import unanswered, verdict
-from nlpcourse.vocab import Vocabulary
+from nlpcourse.text.batching import padding_mask
+from nlpcourse.text.vocab import Vocabulary
 
 
 def check_vocab(

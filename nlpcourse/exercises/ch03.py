@@ -9,8 +9,8 @@ from functools import lru_cache
 import torch
 
 from nlpcourse.config import get_profile
+from nlpcourse.data.checkpoints import load_pretrained
 from nlpcourse.exercises import unanswered, verdict
-from nlpcourse.hub import load_pretrained
 
 PAIR = ("The movie was long.", "I loved every minute.")
 EXERCISE_LOGITS = ((2.0, -1.0), (0.5, 0.5), (-3.0, 1.0))

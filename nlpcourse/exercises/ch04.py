@@ -105,7 +105,7 @@ def check_fused_mha(layer_class: type[nn.Module] | None) -> bool:
 def check_pre_norm_forward(forward: Callable | None) -> bool:
     """Exercise 3: the pre-norm forward pass of an ``EncoderBlock``'s parts, checked against
     ``nn.TransformerEncoderLayer(norm_first=True)`` with the same weights."""
-    from nlpcourse.attention import EncoderBlock
+    from nlpcourse.models.attention import EncoderBlock
 
     if unanswered(forward, "write the function pre_norm_forward(block, x, mask) and pass it"):
         return False

@@ -54,7 +54,7 @@ def check_cosine_lambda(make_lambda: Callable[[int, int], Callable[[int], float]
     """Exercise 3: ``make_lambda(warmup, total)`` gives LambdaLR the cosine-with-warmup factor."""
     if unanswered(make_lambda, "write make_lambda(warmup_steps, total_steps)"):
         return False
-    from nlpcourse.optim import lr_curve
+    from nlpcourse.train.optim import lr_curve
 
     for warmup, total in ((10, 100), (0, 37), (25, 60)):
         reference = lr_curve("cosine", warmup, total)  # transformers' schedule, base rate 1

@@ -8,9 +8,9 @@ from typing import Any
 
 import torch
 
-from nlpcourse import contrastive
 from nlpcourse.config import get_profile
 from nlpcourse.exercises import unanswered, verdict
+from nlpcourse.train import contrastive
 
 SHAPE_SWAP_CASES = {
     "a red circle to the left of a blue square": "a red square to the left of a blue circle",

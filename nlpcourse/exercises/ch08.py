@@ -9,13 +9,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from nlpcourse.distill import (
+from nlpcourse.exercises import unanswered, verdict
+from nlpcourse.train.distill import (
     every_other_layer,
     layers_match,
     make_student,
     soft_target_loss,
 )
-from nlpcourse.exercises import unanswered, verdict
 
 # Exercise 1: ALBERT-xxlarge's sizes (its SentencePiece vocabulary, width and E)
 ALBERT_VOCAB, ALBERT_XXLARGE_HIDDEN, ALBERT_EMBEDDING = 30_000, 4_096, 128

@@ -1,0 +1,55 @@
+"""Every figure helper, by topic. Plots take tensors, arrays and histories; they import no data,
+text or training code.
+"""
+
+from nlpcourse.plots.attention import (
+    plot_attention_heads,
+    plot_attention_timings,
+    plot_head_statistics,
+    plot_masks,
+    plot_positional_encoding,
+)
+from nlpcourse.plots.batching import (
+    draw_padded_and_packed,
+    plot_length_histograms,
+)
+from nlpcourse.plots.clip import (
+    image_grid,
+    plot_similarity,
+    retrieval_grid,
+    top_captions,
+    wrap_caption,
+)
+from nlpcourse.plots.finetune import (
+    plot_cosine_histograms,
+    plot_layer_rates,
+    plot_schedules,
+)
+from nlpcourse.plots.metrics import (
+    plot_confusion_matrix,
+)
+from nlpcourse.plots.training import (
+    plot_history,
+    plot_runs,
+)
+
+__all__ = [
+    "draw_padded_and_packed",
+    "image_grid",
+    "plot_attention_heads",
+    "plot_attention_timings",
+    "plot_confusion_matrix",
+    "plot_cosine_histograms",
+    "plot_head_statistics",
+    "plot_history",
+    "plot_layer_rates",
+    "plot_length_histograms",
+    "plot_masks",
+    "plot_positional_encoding",
+    "plot_runs",
+    "plot_schedules",
+    "plot_similarity",
+    "retrieval_grid",
+    "top_captions",
+    "wrap_caption",
+]
