@@ -215,7 +215,7 @@ class FutureConfig:
 
 @dataclass(frozen=True)
 class ScaleConfig:
-    """Sizes for notebook 09 and ``scripts/finetune_ag_news.py`` (the case study, data-parallel)."""
+    """Sizes for notebook 10 and ``scripts/finetune_ag_news.py`` (the case study, data-parallel)."""
 
     val_size: int = 500  # validation rows carved from AG News's training part (every choice)
     train_rows: int | None = 480  # training rows used (None = all of the training part)

@@ -179,7 +179,7 @@ torch.testing.assert_close(mean_by_hand[0], reference_vector, atol=1e-4, rtol=1e
 #
 # Every comparison in this notebook is a *choice* (which pooling, which schedule), and choices
 # are made on data the final score never sees. AG News is cut once into three parts by
-# `ag_news_three_way`, the same call notebooks 06, 08 and 09 make:
+# `ag_news_three_way`, the same call notebooks 06, 08 and 10 make:
 #
 # * **train**: the rows the models learn from;
 # * **validation**: carved from the training part (stratified, seeded); every number below is

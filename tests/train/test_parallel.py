@@ -1,11 +1,11 @@
-"""Data parallelism simulated in one process, the ch09 checks, and the pictures."""
+"""Data parallelism simulated in one process, the ch10 checks, and the pictures."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from nlpcourse.exercises.ch09 import check_effective_batch, check_save_final_model
+from nlpcourse.exercises.ch10 import check_effective_batch, check_save_final_model
 from nlpcourse.train.parallel import (
     averaged_gradients,
     effective_batch_size,

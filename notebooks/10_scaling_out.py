@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# # 09 · Scaling out: the case study on several processes with Accelerate
+# # 10 · Scaling out: the case study on several processes with Accelerate
 #
 # Notebook 06 trained the article's AG News classifier on one device. The `full` profile of
 # that job — 120,000 rows, three epochs of BERT-base — is where one GPU starts to feel slow,
@@ -77,7 +77,7 @@ device = get_device()
 hf_logging.set_verbosity_error()  # no load reports or Trainer notices in the notebook
 hf_logging.disable_progress_bar()
 disable_progress_bar()  # nor the datasets' map bars
-runs = run_dir("09_scaling_out")
+runs = run_dir("10_scaling_out")
 print(f"profile {profile.name!r} · checkpoint {profile.bert} · device {device}")
 print(f"{os.cpu_count()} CPU cores · load average {os.getloadavg()[0]:.1f}")
 notebook_start = time.perf_counter()
@@ -550,7 +550,7 @@ print(f"{sc.processes} processes took {two / one:.2f}× the time per step of 1 p
 # step. Read `configs/accelerate/multinode_2x4.yaml` before you answer.
 
 # %% slideshow={"slide_type": "-"}
-from nlpcourse.exercises.ch09 import check_effective_batch, check_save_final_model
+from nlpcourse.exercises.ch10 import check_effective_batch, check_save_final_model
 
 
 def effective_batch(config, script_args):

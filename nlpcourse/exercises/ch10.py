@@ -1,4 +1,4 @@
-"""Checks for notebook 09 (scaling out with Accelerate)."""
+"""Checks for notebook 10 (scaling out with Accelerate)."""
 
 from __future__ import annotations
 
