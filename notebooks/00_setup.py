@@ -187,44 +187,71 @@ else:
 #   uncertainty (several seeds, or a bootstrap interval).
 # * Trained models are saved as safetensors under `runs/<notebook>/` (ignored by git) and
 #   reloaded from there.
-# * Each notebook ends with exercises. At least one asks you to write code that a `check_…`
-#   function runs; the solution sits in a collapsed cell below it (click the bar on its left
-#   to reveal it).
+# * Each notebook ends with exercises. At least two ask you to write code that a `check_…`
+#   function runs and verifies; until you answer, the check prints nothing. The solution sits
+#   in a collapsed cell below it (click the bar on its left to reveal it).
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
-# **1.** Write `matmul_on(a, b, device)`: it multiplies two CPU matrices on `device` and
-# returns the product on the CPU. The check runs it on the CPU and on `get_device()`, with
-# matrices of several shapes, and compares with `a @ b`.
+# **1.** A batch from the course's loaders is rarely one tensor: it is a tuple `(ids, lengths,
+# labels)`, or a dict of tensors from a Hugging Face tokenizer, sometimes with plain values
+# (names, counts) beside them. Write `to_device(batch, device)`: it returns the same structure
+# (dicts stay dicts with the same keys, lists stay lists, tuples stay tuples) with every tensor
+# moved to `device` and everything else left as it is, at any depth. The check runs it on a
+# nested batch with the CPU, `get_device()` and PyTorch's `"meta"` device (which every
+# installation has, so the move shows even without a GPU).
 
 # %% slideshow={"slide_type": "-"}
-from nlpcourse.exercises.ch00 import check_matmul_on, check_quick_agnews_rows
+from nlpcourse.exercises.ch00 import check_split_sizes, check_to_device
 
-matmul_on = None  # your function
-check_matmul_on(matmul_on)
+to_device = None  # your function
+check_to_device(to_device)
 
 
 # %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
-def matmul_on(a, b, device):
-    return (a.to(device) @ b.to(device)).cpu()
+def to_device(batch, device):
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return {key: to_device(value, device) for key, value in batch.items()}
+    if isinstance(batch, list | tuple):
+        return type(batch)(to_device(value, device) for value in batch)
+    return batch
 
 
-assert check_matmul_on(matmul_on)
+assert check_to_device(to_device)
 print("solution 1 passes")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# **2.** In the `quick` profile, notebook 06 splits AG News's 7,600-row test split with the
-# article's `train_test_split(..., test_size=...)`, the fraction read from
-# `get_profile("quick").agnews.test_size`. How many rows does it train on, and how many does it
-# hold out? Compute them from the profile rather than typing them.
+# **2.** Every experiment in the course has three parts. Notebook 06 makes them from AG News in
+# two cuts with scikit-learn's `train_test_split`: first the **test** part, a fraction
+# `test_size` of all rows; then the **validation** part, a fraction `val_size` of what remains;
+# the rest is for **training**, of which at most `train_rows` rows are used (`None`: all).
+# `train_test_split` rounds the side it cuts off *up* to a whole row. Write
+# `split_sizes(n_rows, test_size, val_size, train_rows=None)` returning `(train, validation,
+# test)` row counts; the check compares it with `train_test_split` on several sizes. Then use
+# it to print the three parts notebook 06 trains, chooses and scores on in the `quick`
+# profile: its rows are the 7,600 of AG News's official test split, and its fractions and
+# `train_rows` are in `get_profile("quick").agnews`.
 
 # %% slideshow={"slide_type": "-"}
-train_rows, heldout_rows = None, None  # your answer
-check_quick_agnews_rows(train_rows, heldout_rows)
+split_sizes = None  # your function
+check_split_sizes(split_sizes)
 
 # %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
-heldout_rows = round(7_600 * get_profile("quick").agnews.test_size)
-train_rows = 7_600 - heldout_rows
-assert check_quick_agnews_rows(train_rows, heldout_rows)
+import math
+
+
+def split_sizes(n_rows, test_size, val_size, train_rows=None):
+    test = math.ceil(n_rows * test_size)
+    validation = math.ceil((n_rows - test) * val_size)
+    train = n_rows - test - validation
+    return (train if train_rows is None else min(train, train_rows)), validation, test
+
+
+assert check_split_sizes(split_sizes)
+agnews = get_profile("quick").agnews
+parts = split_sizes(7_600, agnews.test_size, agnews.val_size, agnews.train_rows)
+assert parts == (2_400, 1_216, 1_520)
 print("solution 2 passes")

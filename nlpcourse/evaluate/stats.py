@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -101,3 +103,31 @@ def paired_seed_difference(a: Sequence[float], b: Sequence[float]) -> tuple[floa
     if len(a) != len(b):
         raise ValueError(f"Paired runs need equal counts, got {len(a)} and {len(b)}.")
     return mean_sd([x - y for x, y in zip(a, b, strict=True)])
+
+
+def detectable_difference(n_rows: int, disagreement: float, level: float = 0.95) -> float:
+    """Smallest accuracy difference a paired comparison on ``n_rows`` rows can tell from zero.
+
+    Two classifiers that disagree on a share ``disagreement`` of the rows have a per-row
+    difference of +1, -1 or 0; near a true difference of zero its standard error is
+    ``sqrt(disagreement / n_rows)``. The returned half-width, ``z * sqrt(disagreement / n_rows)``
+    with ``z`` the two-sided normal quantile at ``level`` (1.96 at 95 %), is the difference at
+    which a paired interval just excludes zero: a smaller true difference usually reads as
+    "no difference measurable".
+    """
+    if n_rows < 1:
+        raise ValueError(f"n_rows must be at least 1, got {n_rows}.")
+    if not 0 <= disagreement <= 1:
+        raise ValueError(f"disagreement is a share of rows in [0, 1], got {disagreement}.")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}.")
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    return float(z * math.sqrt(disagreement / n_rows))
+
+
+def disagreement_rate(pred_a: Any, pred_b: Any) -> float:
+    """Share of rows on which two classifiers predict different labels."""
+    a, b = np.asarray(pred_a).reshape(-1), np.asarray(pred_b).reshape(-1)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(f"Need two equal, non-empty prediction arrays, got {a.size} and {b.size}.")
+    return float((a != b).mean())

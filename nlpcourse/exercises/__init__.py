@@ -1,8 +1,9 @@
 """Checks for the notebooks' exercises: each ``check_…`` says whether an answer is right.
 
 One module per notebook (``ch01`` for ``01_keras_bilstm.ipynb`` …). A check never raises on a
-wrong answer: it prints a verdict with a hint and returns True or False, so a student can try
-again; an unanswered exercise (``None``) is reported as such.
+wrong answer: it prints a one-line verdict with a hint and returns True or False, so a student
+can try again. An unanswered exercise (``None`` or ``...``) prints nothing and returns None,
+which a notebook does not display: the cell stays silent until the student answers.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ def verdict(passed: bool, praise: str, hint: str) -> bool:
 
 
 def unanswered(answer: Any, what: str) -> bool:
-    """True (after saying so) when the student has not answered yet."""
-    if answer is None or answer is Ellipsis:
-        print(f"⏳ Not answered yet: {what}")
-        return True
-    return False
+    """True, silently, when the student has not answered yet (``None`` or ``...``).
+
+    A check then returns None, so an unanswered exercise cell shows nothing; ``what`` says
+    what the answer should be, for the reader of the check's code.
+    """
+    del what  # documents the expected answer at the call site; never printed
+    return answer is None or answer is Ellipsis

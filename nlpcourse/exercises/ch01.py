@@ -11,10 +11,10 @@ from nlpcourse.models.bilstm import bilstm_parameter_count, lstm_parameter_count
 from nlpcourse.train.loop import predicted_labels
 
 
-def check_lstm_parameters(keras_count: int | None, torch_count: int | None) -> bool:
+def check_lstm_parameters(keras_count: int | None, torch_count: int | None) -> bool | None:
     """Exercise 1: parameters of a bidirectional LSTM with 32 units on 64-dim embeddings."""
     if unanswered(keras_count, "give the Keras and the PyTorch parameter counts"):
-        return False
+        return None
     keras = 2 * lstm_parameter_count(64, 32, bias_vectors=1)
     pytorch = 2 * lstm_parameter_count(64, 32, bias_vectors=2)
     if (keras_count, torch_count) == (pytorch, keras):
@@ -26,10 +26,10 @@ def check_lstm_parameters(keras_count: int | None, torch_count: int | None) -> b
     )
 
 
-def check_frozen_trainable(count: int | None, vocab_size: int = 10_000) -> bool:
+def check_frozen_trainable(count: int | None, vocab_size: int = 10_000) -> bool | None:
     """Exercise 2: trainable parameters of the PyTorch twin once its embedding is frozen."""
     if unanswered(count, "give the number of trainable parameters"):
-        return False
+        return None
     expected = bilstm_parameter_count(vocab_size) - vocab_size * 64
     if count == bilstm_parameter_count(vocab_size):
         return verdict(False, "", "that is every parameter: did requires_grad_(False) run?")
@@ -42,10 +42,10 @@ def check_frozen_trainable(count: int | None, vocab_size: int = 10_000) -> bool:
 
 def check_accuracy_from_logits(
     accuracy: float | None, logits: torch.Tensor, labels: Sequence[int] | torch.Tensor
-) -> bool:
+) -> bool | None:
     """Exercise 3: validation accuracy computed by hand from ``predict()``'s logits."""
     if unanswered(accuracy, "compute the accuracy as a number between 0 and 1"):
-        return False
+        return None
     logits = torch.as_tensor(logits).reshape(len(labels), -1)
     labels = torch.as_tensor(labels).reshape(-1)
     predicted = predicted_labels(logits)
@@ -73,14 +73,14 @@ def _padded(sentences: list[torch.Tensor], pads: int, front: bool) -> torch.Tens
 
 def check_padding_invariant(
     model: Callable[[torch.Tensor], torch.Tensor] | None, vocab_size: int = 100
-) -> bool:
+) -> bool | None:
     """Exercise 3: ``model(ids)`` gives every sentence the same logit however it is padded.
 
     ``ids`` is ``(batch, time)`` with 0 as padding, in front or behind; the model gets no
     lengths. It must also tell different sentences apart (a constant would be invariant too).
     """
     if unanswered(model, "build your model and pass it (an instance, not the class)"):
-        return False
+        return None
     if isinstance(model, type):
         return verdict(False, "", "pass an instance: MyModel(vocab_size), not the class itself.")
     if isinstance(model, torch.nn.Module):
@@ -112,3 +112,46 @@ def check_padding_invariant(
                 "more (or front) padding changes the output: ignore positions where ids == 0.",
             )
     return verdict(True, "padding in front or behind, short or long, changes nothing.", "")
+
+
+GRU_SIZES = ((3, 8, 5), (1, 4, 4), (6, 16, 2))  # (batch, input size, hidden size)
+
+
+def check_gru_cell(gru_cell: Callable[..., torch.Tensor] | None) -> bool | None:
+    """Exercise 4: ``gru_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh)`` = ``nn.GRUCell``."""
+    if unanswered(gru_cell, "write gru_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh)"):
+        return None
+    if not callable(gru_cell):
+        return verdict(False, "", "pass the function itself (no parentheses), not its result.")
+    generator = torch.Generator().manual_seed(0)
+    for batch, inputs, hidden in GRU_SIZES:
+        torch.manual_seed(batch * 100 + inputs)
+        reference = torch.nn.GRUCell(inputs, hidden)
+        x = torch.randn(batch, inputs, generator=generator)  # (batch, inputs)
+        h = torch.randn(batch, hidden, generator=generator)  # (batch, hidden)
+        weights = [p.detach() for p in reference.parameters()]  # ih, hh, bias_ih, bias_hh
+        try:
+            with torch.no_grad():
+                result = torch.as_tensor(gru_cell(x, h, *weights))
+        except Exception as error:  # a student's bug, reported in one line
+            return verdict(False, "", f"calling it raised {error!r}.")
+        with torch.no_grad():
+            expected = reference(x, h)  # (batch, hidden)
+        if result.shape != expected.shape:
+            return verdict(
+                False, "", f"expected shape {tuple(expected.shape)}, got {tuple(result.shape)}."
+            )
+        if torch.allclose(result, expected, atol=1e-5):
+            continue
+        r_, z_, n_ = (x @ weights[0].T + weights[2]).chunk(3, -1)
+        hr, hz, hn = (h @ weights[1].T + weights[3]).chunk(3, -1)
+        z = torch.sigmoid(z_ + hz)
+        swapped = z * torch.tanh(n_ + torch.sigmoid(r_ + hr) * hn) + (1 - z) * h
+        if torch.allclose(result, swapped, atol=1e-5):
+            return verdict(False, "", "z and 1 - z are swapped: z keeps the old h.")
+        return verdict(
+            False,
+            "",
+            "the gates are stacked r, z, n; the reset gate scales (W_hn h + b_hn), bias included.",
+        )
+    return verdict(True, "your GRU cell matches nn.GRUCell on every size tried.", "")

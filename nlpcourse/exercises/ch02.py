@@ -17,10 +17,10 @@ def check_vocab(
     token_lists: Sequence[Sequence[str]],
     min_freq: int = 2,
     max_size: int = 5_000,
-) -> bool:
+) -> bool | None:
     """Exercise 1: a vocabulary built with ``min_freq`` and ``max_size`` from ``token_lists``."""
     if unanswered(vocab, "build a Vocabulary and pass it in"):
-        return False
+        return None
     if not isinstance(vocab, Vocabulary):
         return verdict(False, "", f"expected a Vocabulary, got {type(vocab).__name__}.")
     expected = Vocabulary.build(token_lists, max_size=max_size, min_freq=min_freq)
@@ -40,10 +40,10 @@ def check_vocab(
     )
 
 
-def check_padding_mask(mask: torch.Tensor | None, lengths: torch.Tensor) -> bool:
+def check_padding_mask(mask: torch.Tensor | None, lengths: torch.Tensor) -> bool | None:
     """Exercise 2: a ``(batch, time)`` boolean mask, True at real tokens."""
     if unanswered(mask, "build the mask as a tensor"):
-        return False
+        return None
     expected = padding_mask(torch.as_tensor(lengths))
     mask = torch.as_tensor(mask)
     if mask.shape != expected.shape:
@@ -61,10 +61,12 @@ def check_padding_mask(mask: torch.Tensor | None, lengths: torch.Tensor) -> bool
     )
 
 
-def check_fixed_padding(pad_tokens: int | None, lengths: Sequence[int], max_len: int) -> bool:
+def check_fixed_padding(
+    pad_tokens: int | None, lengths: Sequence[int], max_len: int
+) -> bool | None:
     """Exercise 3: padding tokens that fixed-length padding to ``max_len`` adds to ``lengths``."""
     if unanswered(pad_tokens, "give the number of padding tokens"):
-        return False
+        return None
     expected = sum(max(0, max_len - length) for length in lengths)
     naive = sum(max_len - length for length in lengths)
     hint = "each sequence gets max_len - length pads, and none when it is longer (it is cut)."
@@ -95,7 +97,7 @@ def _greedy_batch_count(lengths: Sequence[int], max_tokens: int) -> int:
 
 def check_token_budget_batches(
     make_batches: Callable[[Sequence[int], int], Sequence[Sequence[int]]] | None,
-) -> bool:
+) -> bool | None:
     """Exercise 1: ``make_batches(lengths, max_tokens)`` → batches of indices within a budget.
 
     Every index must appear exactly once; each batch's padded size (rows × its longest length)
@@ -103,7 +105,7 @@ def check_token_budget_batches(
     batches must waste little on padding and not be needlessly many.
     """
     if unanswered(make_batches, "write a function make_batches(lengths, max_tokens)"):
-        return False
+        return None
     if not callable(make_batches):
         return verdict(False, "", "pass the function itself (no parentheses after its name).")
     for rows, max_tokens, seed in BUDGET_CASES:
@@ -111,8 +113,7 @@ def check_token_budget_batches(
         try:
             answer = make_batches(list(lengths), max_tokens)
             if answer is None:
-                unanswered(None, "make_batches returns None: return the list of batches")
-                return False
+                return verdict(False, "", "make_batches returns None: return the list of batches")
             batches = [[int(i) for i in batch] for batch in answer]
         except Exception as error:  # a student's bug: say what happened, no traceback
             return verdict(False, "", f"the function raised {type(error).__name__}: {error}")

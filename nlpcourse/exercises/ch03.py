@@ -32,10 +32,10 @@ def _hidden_size(checkpoint: str) -> int:
     return load_pretrained(AutoConfig, checkpoint).hidden_size
 
 
-def check_segment_b_length(answer: int | None) -> bool:
+def check_segment_b_length(answer: int | None) -> bool | None:
     """Exercise 1: tokens with type id 1 when ``PAIR`` is encoded as a sentence pair."""
     if unanswered(answer, "count the tokens whose token_type_id is 1"):
-        return False
+        return None
     encoded = _tokenizer(get_profile().bert)(*PAIR)
     expected = sum(encoded["token_type_ids"])
     if answer == expected - 1:
@@ -47,10 +47,10 @@ def check_segment_b_length(answer: int | None) -> bool:
     )
 
 
-def check_head_parameters(answer: int | None) -> bool:
+def check_head_parameters(answer: int | None) -> bool | None:
     """Exercise 2: parameters of a 4-class head on the profile's BERT (hidden × 4 + 4)."""
     if unanswered(answer, "give the number of parameters of the classifier Linear layer"):
-        return False
+        return None
     hidden = _hidden_size(get_profile().bert)
     expected = hidden * AG_NEWS_CLASSES + AG_NEWS_CLASSES
     if answer == hidden * AG_NEWS_CLASSES:
@@ -62,10 +62,10 @@ def check_head_parameters(answer: int | None) -> bool:
     )
 
 
-def check_loss_by_hand(answer: float | torch.Tensor | None) -> bool:
+def check_loss_by_hand(answer: float | torch.Tensor | None) -> bool | None:
     """Exercise 3: mean cross-entropy of ``EXERCISE_LOGITS`` against ``EXERCISE_LABELS``."""
     if unanswered(answer, "compute the mean cross-entropy as a number"):
-        return False
+        return None
     logits = torch.tensor(EXERCISE_LOGITS)
     labels = torch.tensor(EXERCISE_LABELS)
     expected = torch.nn.functional.cross_entropy(logits, labels).item()
@@ -90,14 +90,14 @@ SEP_PAIRS = (
 )
 
 
-def check_sep_positions(find_seps: Callable[[str, str], Sequence[int]] | None) -> bool:
+def check_sep_positions(find_seps: Callable[[str, str], Sequence[int]] | None) -> bool | None:
     """Exercise 1: ``find_seps(first, second)`` → the positions of ``[SEP]`` in the encoded pair.
 
     The function is run on pairs it has not seen, with the profile's tokenizer; the positions
     must be indices into ``input_ids`` of ``tokenizer(first, second)``.
     """
     if unanswered(find_seps, "write a function find_seps(first, second)"):
-        return False
+        return None
     if not callable(find_seps):
         return verdict(False, "", "pass the function itself (no parentheses after its name).")
     tokenizer = _tokenizer(get_profile().bert)
@@ -108,8 +108,7 @@ def check_sep_positions(find_seps: Callable[[str, str], Sequence[int]] | None) -
         try:
             result = find_seps(first, second)
             if result is None:
-                unanswered(None, "find_seps returns None: return the list of positions")
-                return False
+                return verdict(False, "", "find_seps returns None: return the list of positions")
             answer = [int(i) for i in result]
         except Exception as error:  # a student's bug: say what happened, no traceback
             return verdict(False, "", f"the function raised {type(error).__name__}: {error}")

@@ -14,10 +14,10 @@ LOCAL_WINDOW = 1
 FUSED_SIZES = ((16, 4), (24, 3))  # (d_model, num_heads) pairs the fused layer is tried with
 
 
-def check_local_mask(mask: torch.Tensor | None) -> bool:
+def check_local_mask(mask: torch.Tensor | None) -> bool | None:
     """Exercise 1: the (6, 6) boolean mask allowing query i to see key j when |i − j| ≤ 1."""
     if unanswered(mask, "build a (6, 6) boolean tensor, True where attention is allowed"):
-        return False
+        return None
     mask = torch.as_tensor(mask)
     if mask.shape != (LOCAL_LENGTH, LOCAL_LENGTH):
         return verdict(
@@ -49,11 +49,11 @@ def _try(fn: Callable[[], torch.Tensor]) -> tuple[torch.Tensor | None, str]:
         return None, f"{type(error).__name__}: {error}"
 
 
-def check_fused_mha(layer_class: type[nn.Module] | None) -> bool:
+def check_fused_mha(layer_class: type[nn.Module] | None) -> bool | None:
     """Exercise 2: a multi-head attention with one fused (D → 3D) projection matching
     ``nn.MultiheadAttention`` once its weights are copied in."""
     if unanswered(layer_class, "write the class and pass it (the class, not an instance)"):
-        return False
+        return None
     torch.manual_seed(0)
     for d_model, heads in FUSED_SIZES:
         layer, problem = _try(lambda d=d_model, h=heads: layer_class(d, h))
@@ -102,13 +102,13 @@ def check_fused_mha(layer_class: type[nn.Module] | None) -> bool:
     return verdict(True, "your fused layer matches nn.MultiheadAttention at two sizes.", "")
 
 
-def check_pre_norm_forward(forward: Callable | None) -> bool:
+def check_pre_norm_forward(forward: Callable | None) -> bool | None:
     """Exercise 3: the pre-norm forward pass of an ``EncoderBlock``'s parts, checked against
     ``nn.TransformerEncoderLayer(norm_first=True)`` with the same weights."""
     from nlpcourse.models.attention import EncoderBlock
 
     if unanswered(forward, "write the function pre_norm_forward(block, x, mask) and pass it"):
-        return False
+        return None
     torch.manual_seed(0)
     d_model, heads, ff_dim = 16, 4, 32
     reference = nn.TransformerEncoderLayer(

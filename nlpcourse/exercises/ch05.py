@@ -10,10 +10,12 @@ import torch
 from nlpcourse.exercises import unanswered, verdict
 
 
-def check_max_pool(max_pool: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None) -> bool:
+def check_max_pool(
+    max_pool: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
+) -> bool | None:
     """Exercise 1: a mask-aware max pooling, ``max_pool(last_hidden_state, attention_mask)``."""
     if unanswered(max_pool, "write max_pool(last_hidden_state, attention_mask)"):
-        return False
+        return None
     generator = torch.Generator().manual_seed(0)
     hidden = torch.randn(3, 5, 4, generator=generator) - 2.0  # (B, T, H), mostly negative
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]])
@@ -34,10 +36,10 @@ def check_max_pool(max_pool: Callable[[torch.Tensor, torch.Tensor], torch.Tensor
     )
 
 
-def check_linear_lrs(lr_at_50: float | None, lr_at_775: float | None) -> bool:
+def check_linear_lrs(lr_at_50: float | None, lr_at_775: float | None) -> bool | None:
     """Exercise 2: rates of ``get_linear_schedule_with_warmup(opt, 100, 1000)`` at base 2e-5."""
     if unanswered(lr_at_50, "give the learning rates at steps 50 and 775"):
-        return False
+        return None
     expected = (2e-5 * 50 / 100, 2e-5 * (1000 - 775) / (1000 - 100))
     ok = all(
         math.isclose(float(got), want, rel_tol=1e-6)
@@ -50,10 +52,12 @@ def check_linear_lrs(lr_at_50: float | None, lr_at_775: float | None) -> bool:
     )
 
 
-def check_cosine_lambda(make_lambda: Callable[[int, int], Callable[[int], float]] | None) -> bool:
+def check_cosine_lambda(
+    make_lambda: Callable[[int, int], Callable[[int], float]] | None,
+) -> bool | None:
     """Exercise 3: ``make_lambda(warmup, total)`` gives LambdaLR the cosine-with-warmup factor."""
     if unanswered(make_lambda, "write make_lambda(warmup_steps, total_steps)"):
-        return False
+        return None
     from nlpcourse.train.optim import lr_curve
 
     for warmup, total in ((10, 100), (0, 37), (25, 60)):

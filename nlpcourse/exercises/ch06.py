@@ -13,10 +13,10 @@ from torch import nn
 from nlpcourse.exercises import unanswered, verdict
 
 
-def check_optimizer_steps(answer: int | None) -> bool:
+def check_optimizer_steps(answer: int | None) -> bool | None:
     """Exercise 1: optimizer steps in one epoch of 6,080 rows, micro-batches of 12, window 4."""
     if unanswered(answer, "give the number of optimizer steps"):
-        return False
+        return None
     micro_batches = math.ceil(6_080 / 12)
     expected = math.ceil(micro_batches / 4)
     return verdict(
@@ -27,10 +27,10 @@ def check_optimizer_steps(answer: int | None) -> bool:
     )
 
 
-def check_macro_f1_from_confusion(fn: Callable[[np.ndarray], float] | None) -> bool:
+def check_macro_f1_from_confusion(fn: Callable[[np.ndarray], float] | None) -> bool | None:
     """Exercise 2: macro-F1 computed from a confusion matrix (rows true, columns predicted)."""
     if unanswered(fn, "write macro_f1_from_confusion(counts)"):
-        return False
+        return None
     from sklearn.metrics import f1_score
 
     rng = np.random.default_rng(0)
@@ -72,10 +72,10 @@ def _accumulation_case(sizes: tuple[int, ...], seed: int) -> tuple[nn.Module, li
     return model, micro, expected
 
 
-def check_accumulation_loop(fn: Callable[[nn.Module, list], None] | None) -> bool:
+def check_accumulation_loop(fn: Callable[[nn.Module, list], None] | None) -> bool | None:
     """Exercise 3: accumulate micro-batch gradients into the gradient of one big batch."""
     if unanswered(fn, "write accumulate_gradients(model, micro_batches)"):
-        return False
+        return None
     for seed, sizes in enumerate(((4, 4, 2), (3, 3, 3, 1), (5,))):
         model, micro, expected = _accumulation_case(sizes, seed)
         try:

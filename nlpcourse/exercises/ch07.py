@@ -32,10 +32,10 @@ def aligned_loss(temperature: float, batch_size: int) -> float:
     return math.log1p((batch_size - 1) * math.exp(-1.0 / temperature))
 
 
-def check_random_loss(answer: float | None) -> bool:
+def check_random_loss(answer: float | None) -> bool | None:
     """Exercise 1: the loss of a batch whose logits are all equal (embeddings carry no signal)."""
     if unanswered(answer, "give the loss as a number"):
-        return False
+        return None
     n = _batch_size()
     expected = math.log(n)
     try:
@@ -50,10 +50,10 @@ def check_random_loss(answer: float | None) -> bool:
     )
 
 
-def check_temperature(answer: float | None, target_loss: float = 0.1) -> bool:
+def check_temperature(answer: float | None, target_loss: float = 0.1) -> bool | None:
     """Exercise 2: the temperature at which perfectly aligned pairs reach ``target_loss``."""
     if unanswered(answer, "give the temperature as a number"):
-        return False
+        return None
     n = _batch_size()
     try:
         tau = float(answer)
@@ -70,10 +70,10 @@ def check_temperature(answer: float | None, target_loss: float = 0.1) -> bool:
     )
 
 
-def check_shape_swap(swap: Callable[[str], str] | None) -> bool:
+def check_shape_swap(swap: Callable[[str], str] | None) -> bool | None:
     """Exercise 3: a function building the shape-swapped hard negative of a pair caption."""
     if unanswered(swap, "define a function caption -> caption with the two shapes exchanged"):
-        return False
+        return None
     for caption, expected in SHAPE_SWAP_CASES.items():
         try:
             got = swap(caption)
@@ -101,10 +101,12 @@ def _duplicate_caption_batch() -> tuple[torch.Tensor, list[str]]:
     return logits, captions
 
 
-def check_multi_positive_loss(loss_fn: Callable[[torch.Tensor, list[str]], Any] | None) -> bool:
+def check_multi_positive_loss(
+    loss_fn: Callable[[torch.Tensor, list[str]], Any] | None,
+) -> bool | None:
     """Exercise: ``loss_fn(logits_per_image, captions)``, every same-caption row a positive."""
     if unanswered(loss_fn, "define a function (logits_per_image, captions) -> loss"):
-        return False
+        return None
     logits, captions = _duplicate_caption_batch()
     distinct = [f"caption {i}" for i in range(8)]
     perfect = 50.0 * contrastive.positive_mask(captions).float()  # (8, 8)

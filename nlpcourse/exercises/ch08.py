@@ -23,10 +23,10 @@ ALBERT_VOCAB, ALBERT_XXLARGE_HIDDEN, ALBERT_EMBEDDING = 30_000, 4_096, 128
 EXERCISE_WORDS_PER_SIDE = 4
 
 
-def check_embedding_savings(answer: int | None) -> bool:
+def check_embedding_savings(answer: int | None) -> bool | None:
     """Exercise 1: parameters saved by factorising ALBERT-xxlarge's token embeddings."""
     if unanswered(answer, "give the number of parameters saved as an integer"):
-        return False
+        return None
     v, h, e = ALBERT_VOCAB, ALBERT_XXLARGE_HIDDEN, ALBERT_EMBEDDING
     expected = v * h - (v * e + e * h)
     return verdict(
@@ -44,10 +44,10 @@ def exercise_logits() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return student, teacher, labels
 
 
-def check_exact_test(partitions: int | None, smallest_p: float | None) -> bool:
+def check_exact_test(partitions: int | None, smallest_p: float | None) -> bool | None:
     """Exercise 3: distinct equal splits of 4 + 4 target words, and the smallest exact p-value."""
     if unanswered(partitions, "give the number of splits and the smallest p-value"):
-        return False
+        return None
     n = EXERCISE_WORDS_PER_SIDE
     expected = math.comb(2 * n, n)
     right = partitions == expected and smallest_p is not None
@@ -76,10 +76,10 @@ def _exercise_teacher(layers: int = 6) -> nn.Module:
     return BertForSequenceClassification(config).eval()
 
 
-def check_make_student(build: Callable[[nn.Module], nn.Module] | None) -> bool:
+def check_make_student(build: Callable[[nn.Module], nn.Module] | None) -> bool | None:
     """Exercise: ``build(teacher)`` returns a student made of every other teacher layer."""
     if unanswered(build, "define a function teacher -> student"):
-        return False
+        return None
     teacher = _exercise_teacher(6)
     before = {name: tensor.clone() for name, tensor in teacher.state_dict().items()}
     try:
@@ -119,10 +119,10 @@ def check_make_student(build: Callable[[nn.Module], nn.Module] | None) -> bool:
 PEAKED_TEACHER = torch.tensor([[40.0, -40.0, 0.0, 5.0], [0.0, 90.0, -90.0, 1.0]])
 
 
-def check_safe_kd(soft_loss: Callable[..., Any] | None) -> bool:
+def check_safe_kd(soft_loss: Callable[..., Any] | None) -> bool | None:
     """Exercise: ``soft_loss(student_logits, teacher_logits, T)``, finite on a peaked teacher."""
     if unanswered(soft_loss, "define a function (student_logits, teacher_logits, T) -> loss"):
-        return False
+        return None
     student, teacher, _ = exercise_logits()
     student2 = torch.randn(2, 4, generator=torch.Generator().manual_seed(3))
     for s, t, temperature in ((student, teacher, 2.0), (student2, PEAKED_TEACHER, 1.0)):

@@ -20,10 +20,10 @@ LAUNCHES: tuple[tuple[dict[str, Any], dict[str, Any], int], ...] = (
 )  # fmt: skip
 
 
-def check_effective_batch(fn: Callable[[dict, dict], int] | None) -> bool:
+def check_effective_batch(fn: Callable[[dict, dict], int] | None) -> bool | None:
     """Exercise 1: the effective batch of a launch, from its Accelerate config and arguments."""
     if unanswered(fn, "write effective_batch(config, script_args)"):
-        return False
+        return None
     for config, script_args, expected in LAUNCHES:
         try:
             got = fn(dict(config), dict(script_args))
@@ -64,10 +64,10 @@ class _Model:
         self._events.append((self._rank, "save"))
 
 
-def check_save_final_model(fn: Callable[[Any, Any, str], None] | None) -> bool:
+def check_save_final_model(fn: Callable[[Any, Any, str], None] | None) -> bool | None:
     """Exercise 2: save the trained model once, from the right process, at the right time."""
     if unanswered(fn, "write save_final_model(accelerator, model, path)"):
-        return False
+        return None
     events: list[tuple[int, str]] = []
     for rank in range(4):
         try:

@@ -25,6 +25,10 @@ from nlpcourse.plots.finetune import (
     plot_layer_rates,
     plot_schedules,
 )
+from nlpcourse.plots.lstm import (
+    draw_lstm_cell,
+    plot_gate_heatmaps,
+)
 from nlpcourse.plots.metrics import (
     plot_confusion_matrix,
 )
@@ -34,12 +38,14 @@ from nlpcourse.plots.training import (
 )
 
 __all__ = [
+    "draw_lstm_cell",
     "draw_padded_and_packed",
     "image_grid",
     "plot_attention_heads",
     "plot_attention_timings",
     "plot_confusion_matrix",
     "plot_cosine_histograms",
+    "plot_gate_heatmaps",
     "plot_head_statistics",
     "plot_history",
     "plot_layer_rates",

@@ -43,6 +43,9 @@ def plot_runs(
     """Overlay several runs' per-step curves: one panel per key, one line per run.
 
     ``smooth`` > 1 draws a running mean over that many steps (the raw curve faintly behind).
+    Where a run logged validation passes (``history.evals``, from ``fit(eval_every=...)``)
+    with ``val_<key>``, they are drawn on the same axes, in the run's colour, as dashed
+    markers.
     """
     import matplotlib.pyplot as plt
     import numpy as np
@@ -63,7 +66,11 @@ def plot_runs(
                     label=name,
                 )
             else:
-                ax.plot(x, y, label=name)
+                line = ax.plot(x, y, label=name)[0]
+            evals = getattr(history, "evals", None) or []
+            if evals and f"val_{key}" in evals[0]:
+                ex, ey = history.eval_values(f"val_{key}")
+                ax.plot(ex, ey, "o--", color=line.get_color(), markersize=4, label=f"{name} (val)")
         ax.set(title=key, xlabel="epoch")
         if key in logy:
             ax.set_yscale("log")

@@ -33,13 +33,16 @@ class History:
     ``steps`` has one entry per optimizer step: ``step`` (1-based), ``epoch`` (fractional,
     e.g. 0.25 a quarter into the first epoch), ``loss`` (mean over the step's micro-batches),
     ``lr`` (one learning rate per parameter group, before the scheduler moves it) and
-    ``grad_norm`` (the global L2 norm of the gradient before clipping).
+    ``grad_norm`` (the global L2 norm of the gradient before clipping). ``evals`` has one
+    entry per validation pass made inside an epoch by ``fit(eval_every=...)`` and at each
+    epoch's end: ``step``, ``epoch`` (fractional) and the ``val_…`` values.
     """
 
     history: dict[str, list[float]] = field(default_factory=dict)
     best_epoch: int | None = None  # 0-based epoch whose weights the model holds at the end
     stopped_early: bool = False
     steps: list[dict[str, Any]] = field(default_factory=list)
+    evals: list[dict[str, float]] = field(default_factory=list)
 
     def log(self, **values: float) -> None:
         """Append one epoch's values."""
@@ -54,6 +57,14 @@ class History:
             raise ValueError(f"Steps log {sorted(self.steps[0])}, not {key!r}.")
         values = [row[key][group] if key == "lr" else row[key] for row in self.steps]
         return [row["epoch"] for row in self.steps], values
+
+    def eval_values(self, key: str) -> tuple[list[float], list[float]]:
+        """``(epochs, values)`` of one validation quantity (e.g. ``val_loss``) from ``evals``."""
+        if not self.evals:
+            raise ValueError("No validation passes were logged: fit() with a val_loader logs them.")
+        if key not in self.evals[0]:
+            raise ValueError(f"Validation passes log {sorted(self.evals[0])}, not {key!r}.")
+        return [row["epoch"] for row in self.evals], [row[key] for row in self.evals]
 
     @property
     def epochs(self) -> int:
@@ -184,6 +195,26 @@ def _model_device(model: nn.Module) -> torch.device:
         return torch.device("cpu")
 
 
+def _log_eval(
+    history: History,
+    model: nn.Module,
+    val_loader: Iterable | None,
+    loss_fn: LossFn,
+    device: torch.device,
+    amp_dtype: torch.dtype | None,
+    measured: dict[str, float] | None = None,
+) -> None:
+    """Score ``val_loader`` (unless ``measured`` is given) into ``history.evals`` at this step."""
+    if measured is None:  # a DataLoader draws its base seed: keep training's random stream
+        with torch.random.fork_rng(devices=[]):
+            measured = evaluate(model, val_loader, loss_fn, device, amp_dtype)
+    last = history.steps[-1]
+    history.evals.append(
+        {"step": last["step"], "epoch": last["epoch"]}
+        | {f"val_{key}": value for key, value in measured.items()}
+    )
+
+
 def fit(
     model: nn.Module,
     train_loader: Iterable,
@@ -200,6 +231,7 @@ def fit(
     patience: int | None = None,
     monitor: str = "val_accuracy",
     progress: bool = True,
+    eval_every: int | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs, Keras-style; return the :class:`History`.
 
@@ -212,6 +244,9 @@ def fit(
       ``grad_clip`` then clips the unscaled gradients.
     * ``patience`` turns on early stopping on ``monitor`` (a ``val_…`` key: higher is better
       except for losses); the best epoch's weights are restored at the end.
+    * ``eval_every`` optimizer steps, the ``val_loader`` is also scored inside an epoch (into
+      ``history.evals``, beside each epoch's end), so validation can be drawn on the same axes
+      as the per-step training loss; it changes no weight and no random draw.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}.")
@@ -219,6 +254,8 @@ def fit(
         raise ValueError(f"accumulation_steps must be at least 1, got {accumulation_steps}.")
     if patience is not None and val_loader is None:
         raise ValueError("Early stopping (patience) needs a val_loader to monitor.")
+    if eval_every is not None and (eval_every < 1 or val_loader is None):
+        raise ValueError(f"eval_every={eval_every} needs a val_loader and a count of at least 1.")
     device = torch.device(device) if device is not None else _model_device(model)
     model.to(device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
@@ -290,6 +327,10 @@ def fit(
             if scheduler is not None:
                 scheduler.step()
             bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
+            done = step + 1 == n_batches
+            if eval_every is not None and len(history.steps) % eval_every == 0 and not done:
+                _log_eval(history, model, val_loader, loss_fn, device, amp_dtype)
+                model.train()
         elapsed = time.perf_counter() - start
         values = {"loss": total_loss / seen}
         if classification:
@@ -297,6 +338,7 @@ def fit(
         if val_loader is not None:
             measured = evaluate(model, val_loader, loss_fn, device, amp_dtype)
             values.update({f"val_{key}": value for key, value in measured.items()})
+            _log_eval(history, model, None, loss_fn, device, amp_dtype, measured)
         values.update(epoch_time=elapsed, samples_per_s=seen / elapsed)
         history.log(**values)
         if progress:

@@ -5,6 +5,8 @@ from nlpcourse.evaluate.stats import (
     Interval,
     bootstrap_accuracy,
     bootstrap_mean,
+    detectable_difference,
+    disagreement_rate,
     format_mean_sd,
     mean_sd,
     paired_bootstrap,
@@ -63,3 +65,28 @@ def test_bootstrap_mean_brackets_the_mean_and_shrinks_with_more_values():
     assert bootstrap_mean([1, 2, 3], seed=0) == bootstrap_mean([1, 2, 3], seed=0)
     with pytest.raises(ValueError, match="at least one"):
         bootstrap_mean([])
+
+
+def test_detectable_difference_matches_the_paired_bootstrap_half_width():
+    # SST-2's 436 validation sentences, two models disagreeing on a fifth of them: about ±4 points
+    assert detectable_difference(436, 0.2) == pytest.approx(1.959964 * (0.2 / 436) ** 0.5)
+    assert 0.04 < detectable_difference(436, 0.2) < 0.043
+    assert detectable_difference(4 * 436, 0.2) == pytest.approx(detectable_difference(436, 0.2) / 2)
+    assert detectable_difference(436, 0.2, level=0.99) > detectable_difference(436, 0.2)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2_000)
+    a = np.where(rng.random(2_000) < 0.8, y, 1 - y)
+    b = np.where(rng.random(2_000) < 0.8, y, 1 - y)
+    interval = paired_bootstrap(y, a, b, n_boot=4_000)
+    half_width = (interval.high - interval.low) / 2
+    assert detectable_difference(len(y), disagreement_rate(a, b)) == pytest.approx(
+        half_width, rel=0.1
+    )
+    assert disagreement_rate([0, 1, 1, 0], [0, 1, 0, 1]) == 0.5
+    for bad in ({"n_rows": 0, "disagreement": 0.2}, {"n_rows": 10, "disagreement": 1.5}):
+        with pytest.raises(ValueError):
+            detectable_difference(**bad)
+    with pytest.raises(ValueError, match="level"):
+        detectable_difference(10, 0.2, level=1.0)
+    with pytest.raises(ValueError, match="equal"):
+        disagreement_rate([0, 1], [0])

@@ -11,8 +11,9 @@ def test_check_segment_b_length(capsys):
     assert ch03.check_segment_b_length(5) is False
     assert "[SEP]" in capsys.readouterr().out
     assert ch03.check_segment_b_length(11) is False
-    assert ch03.check_segment_b_length(None) is False
-    assert "Not answered" in capsys.readouterr().out
+    capsys.readouterr()
+    assert ch03.check_segment_b_length(None) is None
+    assert capsys.readouterr().out == ""  # unanswered: silent
 
 
 @needs_hub_cache
@@ -25,7 +26,7 @@ def test_check_head_parameters(capsys):
     assert ch03.check_head_parameters(hidden * 4 + 4) is True
     assert ch03.check_head_parameters(hidden * 4) is False
     assert "bias" in capsys.readouterr().out
-    assert ch03.check_head_parameters(None) is False
+    assert ch03.check_head_parameters(None) is None
 
 
 def test_check_loss_by_hand(capsys):
@@ -38,7 +39,7 @@ def test_check_loss_by_hand(capsys):
     assert "sum" in capsys.readouterr().out
     assert ch03.check_loss_by_hand(0.5) is False
     assert ch03.check_loss_by_hand("a lot") is False
-    assert ch03.check_loss_by_hand(None) is False
+    assert ch03.check_loss_by_hand(None) is None
 
 
 def test_check_local_mask(capsys):
@@ -50,5 +51,6 @@ def test_check_local_mask(capsys):
     assert ch04.check_local_mask(band.float()) is False
     assert ch04.check_local_mask(torch.ones(6, 6, dtype=torch.bool).tril()) is False
     assert ch04.check_local_mask(torch.ones(5, 5, dtype=torch.bool)) is False
-    assert ch04.check_local_mask(None) is False
-    assert "Not answered" in capsys.readouterr().out
+    capsys.readouterr()
+    assert ch04.check_local_mask(None) is None
+    assert capsys.readouterr().out == ""  # unanswered: silent

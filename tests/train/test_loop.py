@@ -298,3 +298,46 @@ def test_plot_runs_draws_one_line_per_run():
     assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["fast", "slow"]
     with pytest.raises(ValueError, match="No runs"):
         plot_runs({})
+
+
+def test_eval_every_scores_validation_inside_epochs_without_changing_training():
+    def run(eval_every):
+        seed_everything(0)
+        model = nn.Sequential(nn.Linear(2, 8), nn.Dropout(0.3), nn.Linear(8, 2))
+        train, val = loaders(batch_size=32)  # 8 steps per epoch
+        history = fit(
+            model,
+            train,
+            val,
+            epochs=2,
+            optimizer=torch.optim.SGD(model.parameters(), 0.5),
+            progress=False,
+            eval_every=eval_every,
+        )
+        return model, history
+
+    plain_model, plain = run(None)
+    model, history = run(3)
+    for name, weight in plain_model.state_dict().items():  # no weight, no random draw changed
+        torch.testing.assert_close(model.state_dict()[name], weight)
+    assert [row["step"] for row in plain.evals] == [8, 16]  # each epoch's end only
+    assert [row["step"] for row in history.evals] == [3, 6, 8, 9, 12, 15, 16]
+    epochs, losses = history.eval_values("val_loss")
+    assert epochs == pytest.approx([3 / 8, 6 / 8, 1, 9 / 8, 12 / 8, 15 / 8, 2])
+    assert losses[2] == pytest.approx(history.history["val_loss"][0])
+    assert losses[-1] == pytest.approx(history.last("val_loss"))
+    fig = plot_runs({"run": history}, keys=("loss",))
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["run", "run (val)"]
+    with pytest.raises(ValueError, match="not 'val_f1'"):
+        history.eval_values("val_f1")
+    with pytest.raises(ValueError, match="No validation passes"):
+        History().eval_values("val_loss")
+    with pytest.raises(ValueError, match="needs a val_loader"):
+        fit(
+            model,
+            loaders()[0],
+            epochs=1,
+            optimizer=torch.optim.SGD(model.parameters(), 0.1),
+            eval_every=2,
+        )
