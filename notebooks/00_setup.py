@@ -156,7 +156,7 @@ assert status == 0, "Something the profile needs is missing: apply the fix print
 # each notebook's cell times and writes them to `build/notebook_times.csv`, with the date and a
 # one-line description of the machine. The course commits one such file, from a `quick` run,
 # as `data/notebook_times.csv`; the table below is read from it, next to each notebook's
-# budget (4 minutes in `quick` on two CPU cores). Run the tests on your machine and compare
+# budget (5 minutes in `quick` on two CPU cores). Run the tests on your machine and compare
 # with your own `build/notebook_times.csv`.
 
 # %% slideshow={"slide_type": "-"}
