@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -101,3 +102,30 @@ def paired_seed_difference(a: Sequence[float], b: Sequence[float]) -> tuple[floa
     if len(a) != len(b):
         raise ValueError(f"Paired runs need equal counts, got {len(a)} and {len(b)}.")
     return mean_sd([x - y for x, y in zip(a, b, strict=True)])
+
+
+def min_detectable_difference(
+    n_rows: int,
+    accuracy: float = 0.8,
+    disagreement: float | None = None,
+    level: float = 0.95,
+) -> float:
+    """The smallest accuracy difference an evaluation on ``n_rows`` rows can call measurable.
+
+    It is the half-width of the ``level`` interval of a difference of two accuracies under no
+    difference: z·√(2·p·(1−p)/n) for two models near accuracy ``p`` scored independently, or,
+    for a paired comparison where the models disagree on a fraction ``disagreement`` of the
+    rows, z·√(disagreement/n) (a per-row difference is ±1 on those rows, 0 elsewhere).
+    """
+    if n_rows < 1:
+        raise ValueError(f"n_rows must be positive, got {n_rows}.")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie between 0 and 1, got {level}.")
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    if disagreement is not None:
+        if not 0 <= disagreement <= 1:
+            raise ValueError(f"disagreement is a fraction of rows, got {disagreement}.")
+        return z * (disagreement / n_rows) ** 0.5
+    if not 0 <= accuracy <= 1:
+        raise ValueError(f"accuracy must lie between 0 and 1, got {accuracy}.")
+    return z * (2 * accuracy * (1 - accuracy) / n_rows) ** 0.5

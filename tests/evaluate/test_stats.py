@@ -63,3 +63,28 @@ def test_bootstrap_mean_brackets_the_mean_and_shrinks_with_more_values():
     assert bootstrap_mean([1, 2, 3], seed=0) == bootstrap_mean([1, 2, 3], seed=0)
     with pytest.raises(ValueError, match="at least one"):
         bootstrap_mean([])
+
+
+def test_min_detectable_difference_matches_the_formulas_and_the_bootstrap():
+    from nlpcourse.evaluate.stats import min_detectable_difference
+
+    # two independent accuracies near 0.8 on SST-2's 436 test sentences: about ±5 points
+    assert min_detectable_difference(436) == pytest.approx(1.96 * (2 * 0.16 / 436) ** 0.5, 1e-3)
+    # paired: only the rows where the models disagree count
+    assert min_detectable_difference(400, disagreement=0.1) == pytest.approx(
+        1.96 * (0.1 / 400) ** 0.5, 1e-3
+    )
+    assert min_detectable_difference(1600) == pytest.approx(min_detectable_difference(400) / 2)
+    # the paired formula is the half-width of paired_bootstrap's interval when A and B tie
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 2_000)
+    a, b = labels.copy(), labels.copy()
+    a[:100] = 1 - a[:100]  # A wrong on rows 0-99, B wrong on rows 100-199: 10 % disagreement
+    b[100:200] = 1 - b[100:200]
+    interval = paired_bootstrap(labels, a, b, n_boot=4_000)
+    half_width = (interval.high - interval.low) / 2
+    assert half_width == pytest.approx(min_detectable_difference(2_000, disagreement=0.1), rel=0.1)
+    with pytest.raises(ValueError, match="n_rows"):
+        min_detectable_difference(0)
+    with pytest.raises(ValueError, match="fraction"):
+        min_detectable_difference(10, disagreement=2.0)

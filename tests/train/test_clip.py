@@ -8,9 +8,8 @@ from nlpcourse.data import synthetic_images
 from nlpcourse.plots.training import plot_runs
 from nlpcourse.train import contrastive
 from nlpcourse.train.clip import epoch_batches, train_clip
-
-from tests.train.test_contrastive_positives import tiny_clip
 from tests.test_full_branches import word_tokenizer
+from tests.train.test_contrastive_positives import tiny_clip
 
 
 @pytest.fixture(scope="module")
