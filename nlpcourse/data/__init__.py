@@ -35,7 +35,7 @@ from nlpcourse.data.runs import (
     run_dir,
     saved_classifier,
 )
-from nlpcourse.data.sequence_tasks import TASKS, sequence_task, source_positions, weight_on_source
+from nlpcourse.data.sequence_tasks import sequence_task, source_positions, weight_on_source
 from nlpcourse.data.splits import (
     ag_news_splits,
     ag_news_three_way,
@@ -62,7 +62,6 @@ from nlpcourse.data.synthetic_images import (
 )
 
 __all__ = [
-    "TASKS",
     "DatasetSpec",
     "Sample",
     "ShapeSpec",
