@@ -789,6 +789,11 @@ assert check_attention_distance(attention_distance)
 # `attn_implementation="eager"` selects the plain implementation that can return it.
 
 # %% slideshow={"slide_type": "subslide"}
+import logging
+
+for noisy in ("torchao", "torch.utils._pytree"):  # import-time notices of optional libraries
+    logging.getLogger(noisy).setLevel(logging.ERROR)
+
 from transformers import AutoTokenizer, BertModel
 from transformers.utils import logging as hf_logging
 
