@@ -73,6 +73,15 @@ class AttentionConfig:
     compare_seeds: int = 3  # runs per neural model in the table (mean ± sd)
     tfidf_c_grid: tuple[float, ...] = (0.3, 1.0, 3.0)  # logistic regression C, picked on validation
     throughput_batches: int = 8  # validation batches timed for Transformer vs BiLSTM
+    task_kind: str = "reverse"  # notebook 04's synthetic task (copy, reverse or sort)
+    task_length: int = 10  # tokens per sequence of the synthetic task
+    task_vocab: int = 12  # token ids of the synthetic task (0 is padding, never drawn)
+    task_d_model: int = 32  # width of the 1-layer model trained on it
+    task_heads: int = 2
+    task_steps: int = 200  # AdamW steps on fresh random batches
+    task_batch: int = 64
+    task_lr: float = 3e-3
+    heatmap_max_tokens: int = 15  # longest sentence drawn as a heatmap
     quickstart_train_size: int = 1_000  # notebook 03: SST-2 rows for a short fine-tune
     quickstart_lr: float = 5e-5  # notebook 03: AdamW learning rate of that fine-tune
     quickstart_batch_size: int = 32

@@ -1,5 +1,6 @@
 """Where the course's data comes from: the datasets (local folder or hub), seeded splits, pretrained
-checkpoints, saved runs, and the synthetic captioned images of notebook 07.
+checkpoints, saved runs, the synthetic sequence tasks of notebook 04 and the synthetic captioned
+images of notebook 07.
 """
 
 from nlpcourse.data.checkpoints import (
@@ -34,6 +35,7 @@ from nlpcourse.data.runs import (
     run_dir,
     saved_classifier,
 )
+from nlpcourse.data.sequence_tasks import sequence_task, source_positions, weight_on_source
 from nlpcourse.data.splits import (
     ag_news_splits,
     ag_news_three_way,
@@ -96,7 +98,9 @@ __all__ = [
     "require_checkpoint",
     "run_dir",
     "saved_classifier",
+    "sequence_task",
     "single_caption",
+    "source_positions",
     "split_combos",
     "split_file",
     "sst2_subset",
@@ -105,5 +109,6 @@ __all__ = [
     "swap_relation",
     "three_way_split",
     "unseen_rows",
+    "weight_on_source",
     "write_local",
 ]

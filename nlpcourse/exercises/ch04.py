@@ -102,46 +102,42 @@ def check_fused_mha(layer_class: type[nn.Module] | None) -> bool | None:
     return verdict(True, "your fused layer matches nn.MultiheadAttention at two sizes.", "")
 
 
-def check_pre_norm_forward(forward: Callable | None) -> bool | None:
-    """Exercise 3: the pre-norm forward pass of an ``EncoderBlock``'s parts, checked against
-    ``nn.TransformerEncoderLayer(norm_first=True)`` with the same weights."""
-    from nlpcourse.models.attention import EncoderBlock
+def check_attention_distance(distance_fn: Callable | None) -> bool | None:
+    """Exercise 3: per head, the mean over queries of Σ_j w_ij·|i − j| for (heads, L, L) weights,
+    checked against ``head_statistics`` on random maps and on two maps whose answer is known."""
+    from nlpcourse.evaluate.attention_stats import head_statistics
 
-    if unanswered(forward, "write the function pre_norm_forward(block, x, mask) and pass it"):
+    if unanswered(distance_fn, "write the function attention_distance(weights) and pass it"):
         return None
     torch.manual_seed(0)
-    d_model, heads, ff_dim = 16, 4, 32
-    reference = nn.TransformerEncoderLayer(
-        d_model, heads, ff_dim, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
-    ).eval()
-    block = EncoderBlock(d_model, heads, ff_dim, dropout=0.0, norm_first=True).eval()
-    block.load_from_torch(reference)
-    x = torch.randn(2, 5, d_model)
-    keep = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
-    mask = keep[:, None, None, :]
-    with torch.no_grad():
-        result, problem = _try(lambda: forward(block, x, mask))
+    length = 6
+    diagonal = torch.eye(length)  # every query looks at itself: distance 0
+    previous = torch.eye(length).roll(-1, dims=1)  # query i looks at i + 1, query 5 at 0
+    cases = {
+        "random maps": torch.rand(3, length, length).softmax(-1),
+        "a map looking only at itself": diagonal[None],
+        "a map looking one position ahead (the last query at the first)": previous[None],
+    }
+    for name, weights in cases.items():
+        result, problem = _try(lambda w=weights: distance_fn(w.clone()))
         if result is None:
-            return verdict(False, "", f"calling pre_norm_forward(block, x, mask) failed: {problem}")
-        if isinstance(result, tuple):
-            result = result[0]
-        if tuple(result.shape) != tuple(x.shape):
+            return verdict(False, "", f"attention_distance failed on {name}: {problem}")
+        result = torch.as_tensor(result, dtype=torch.float32)
+        if result.shape != (weights.shape[0],):
             return verdict(
                 False,
                 "",
-                f"the output must keep x's shape {tuple(x.shape)}; got {tuple(result.shape)}.",
+                f"return one number per head, shape ({weights.shape[0]},); got "
+                f"{tuple(result.shape)}.",
             )
-        expected = reference(x, src_key_padding_mask=~keep)
-        post = EncoderBlock(d_model, heads, ff_dim, dropout=0.0, norm_first=False).eval()
-        post.load_state_dict(block.state_dict())
-        post_norm = post(x, mask)[0]
-    real = keep[:, :, None].expand_as(x)
-    if torch.allclose(result[real], post_norm[real], atol=1e-5):
-        return verdict(
-            False, "", "that is the post-norm layout: normalise the sublayer's input instead."
-        )
-    return verdict(
-        torch.allclose(result[real], expected[real], atol=1e-5),
-        "your pre-norm forward matches nn.TransformerEncoderLayer(norm_first=True).",
-        "each sublayer reads norm(x) and its result is added to the untouched x; pass the mask on.",
-    )
+        keep = torch.ones(1, length, dtype=torch.bool)
+        expected = head_statistics(weights[None], keep)["distance"][0]  # (heads,)
+        if not torch.allclose(result, expected, atol=1e-5):
+            return verdict(
+                False,
+                "",
+                f"on {name} you return {[round(v, 3) for v in result.tolist()]}: weight each "
+                "key by |i − j| (an absolute offset), sum over the keys, then average the "
+                "queries.",
+            )
+    return verdict(True, "your attention distance matches the package's head statistics.", "")

@@ -7,6 +7,7 @@ from nlpcourse.plots.attention import (
     plot_attention_timings,
     plot_head_statistics,
     plot_masks,
+    plot_multihead_diagram,
     plot_positional_encoding,
 )
 from nlpcourse.plots.batching import (
@@ -51,6 +52,7 @@ __all__ = [
     "plot_layer_rates",
     "plot_length_histograms",
     "plot_masks",
+    "plot_multihead_diagram",
     "plot_positional_encoding",
     "plot_runs",
     "plot_schedules",

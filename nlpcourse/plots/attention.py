@@ -160,3 +160,112 @@ def plot_head_statistics(entropy: torch.Tensor, distance: torch.Tensor, title: s
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def _matrix(ax, x: float, y: float, rows: int, colors: Sequence, label: str, cell: float = 0.32):
+    """One (rows, len(colors)) matrix drawn as cells, a column's colour marking its head."""
+    from matplotlib.patches import Rectangle
+
+    for col, color in enumerate(colors):
+        for row in range(rows):
+            ax.add_patch(
+                Rectangle(
+                    (x + col * cell, y + (rows - 1 - row) * cell),
+                    cell,
+                    cell,
+                    facecolor=color,
+                    edgecolor="white",
+                    linewidth=1.2,
+                )
+            )
+    ax.text(x + len(colors) * cell / 2, y - 0.3, label, ha="center", va="top", fontsize=11)
+    return x, x + len(colors) * cell, y + rows * cell / 2  # left, right, middle height
+
+
+def _arrow(ax, start: tuple[float, float], end: tuple[float, float], text: str = "") -> None:
+    ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "lw": 1.5})
+    if text:
+        middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.15)
+        ax.text(*middle, text, ha="center", va="bottom", fontsize=10, style="italic")
+
+
+def plot_multihead_diagram(tokens: int = 4, d_model: int = 6, num_heads: int = 2):
+    """Multi-head self-attention as a picture: project x to Q, K, V, split each into heads,
+    attend per head, merge the heads side by side, mix them with W_o.
+
+    Every matrix is drawn cell by cell (rows = tokens, columns = features); a column's colour
+    says which head its feature belongs to, grey before the split and after W_o.
+    """
+    import matplotlib.pyplot as plt
+
+    if tokens < 1 or num_heads < 1 or d_model % num_heads:
+        raise ValueError(
+            f"need tokens >= 1 and num_heads dividing d_model; got tokens={tokens}, "
+            f"d_model={d_model}, num_heads={num_heads}."
+        )
+    d_head = d_model // num_heads
+    palette = plt.get_cmap("tab10").colors
+    head_colors = [palette[h % 10] for h in range(num_heads) for _ in range(d_head)]
+    grey = ["0.6"] * d_model
+    cell, gap = 0.32, 1.7
+    height = tokens * cell
+    fig, ax = plt.subplots(figsize=(15, 6.2))
+    # x, the input: (L, D)
+    rows_y = [2 * (height + 1.1), height + 1.1, 0.0]  # Q, K, V one above the other
+    middle_y = rows_y[1]
+    _, x_right, x_mid = _matrix(ax, 0, middle_y, tokens, grey, f"x  ({tokens} × {d_model})")
+    # Q, K, V: (L, D), columns coloured by the head they will go to
+    qkv_left = x_right + gap
+    for y, name in zip(rows_y, "QKV", strict=True):
+        _, right, mid = _matrix(
+            ax, qkv_left, y, tokens, head_colors, f"{name} = x·W_{name.lower()}"
+        )
+        _arrow(ax, (x_right + 0.05, x_mid), (qkv_left - 0.05, mid))
+    qkv_right = right
+    # per head: softmax(Q_h K_hᵀ / √d_head) V_h, (L, d_head) each
+    head_left = qkv_right + gap + 0.6
+    spacing = (rows_y[0] - rows_y[2]) / max(num_heads - 1, 1)
+    head_ys = [rows_y[0] - h * spacing for h in range(num_heads)] if num_heads > 1 else [middle_y]
+    head_rights = []
+    for h, y in enumerate(head_ys):
+        colors = [palette[h % 10]] * d_head
+        _, right, mid = _matrix(
+            ax, head_left, y, tokens, colors, f"head {h}  ({tokens} × {d_head})"
+        )
+        head_rights.append((right, mid))
+        for source_y in rows_y:  # head h reads its own (coloured) columns of Q, K and V
+            ax.annotate(
+                "",
+                xy=(head_left - 0.05, mid),
+                xytext=(qkv_right + 0.05, source_y + height / 2),
+                arrowprops={"arrowstyle": "->", "lw": 1.3, "color": palette[h % 10]},
+            )
+    ax.text(
+        (qkv_right + head_left) / 2,
+        rows_y[0] + height + 0.45,
+        f"split: {num_heads} heads of d_head = {d_model}/{num_heads} = {d_head}\n"
+        "each head: softmax(Q_h K_hᵀ / √d_head) V_h",
+        ha="center",
+        fontsize=11,
+    )
+    # merge: the heads side by side again, (L, D)
+    merge_left = head_rights[0][0] + gap + 0.6
+    _, merge_right, merge_mid = _matrix(
+        ax, merge_left, middle_y, tokens, head_colors, f"merge  ({tokens} × {d_model})"
+    )
+    for right, mid in head_rights:
+        _arrow(ax, (right + 0.05, mid), (merge_left - 0.05, merge_mid))
+    out_left = merge_right + gap
+    _matrix(ax, out_left, middle_y, tokens, grey, f"output  ({tokens} × {d_model})")
+    _arrow(ax, (merge_right + 0.05, merge_mid), (out_left - 0.05, merge_mid), "W_o")
+    ax.set_xlim(-0.3, out_left + d_model * cell + 0.5)
+    ax.set_ylim(-1.0, rows_y[0] + height + 1.4)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(
+        f"multi-head self-attention: {tokens} tokens, d_model = {d_model}, {num_heads} heads "
+        "(a column's colour = its head)",
+        fontsize=12,
+    )
+    fig.tight_layout()
+    return fig

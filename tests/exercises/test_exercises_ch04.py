@@ -48,25 +48,28 @@ def test_check_fused_mha_reports_missing_attributes_and_errors(capsys):
     assert "boom" in capsys.readouterr().out
 
 
-def pre_norm(block, x, mask):
-    x = x + block.attention(block.norm1(x), mask=mask)[0]
-    return x + block.feed_forward(block.norm2(x))
+def distance(weights):
+    positions = torch.arange(weights.shape[-1])
+    offsets = (positions[:, None] - positions[None, :]).abs()  # (L, L)
+    return (weights * offsets).sum(-1).mean(-1)  # (heads,)
 
 
-def post_norm(block, x, mask):
-    x = block.norm1(x + block.attention(x, mask=mask)[0])
-    return block.norm2(x + block.feed_forward(x))
-
-
-def test_check_pre_norm_forward(capsys):
-    assert ch04.check_pre_norm_forward(pre_norm) is True
+def test_check_attention_distance(capsys):
+    assert ch04.check_attention_distance(distance) is True
     assert "✅" in capsys.readouterr().out
-    assert ch04.check_pre_norm_forward(post_norm) is False
-    assert "post-norm" in capsys.readouterr().out
-    assert ch04.check_pre_norm_forward(lambda block, x, mask: x[:, :2]) is False
-    assert ch04.check_pre_norm_forward(lambda block, x, mask: 1 / 0) is False
+
+    def signed(weights):  # no absolute value: offsets cancel
+        positions = torch.arange(weights.shape[-1])
+        return (weights * (positions[:, None] - positions[None, :])).sum(-1).mean(-1)
+
+    assert ch04.check_attention_distance(signed) is False
+    assert "|i − j|" in capsys.readouterr().out
+    assert ch04.check_attention_distance(lambda w: distance(w).sum()) is False
+    assert "one number per head" in capsys.readouterr().out
+    assert ch04.check_attention_distance(lambda w: 1 / 0) is False
     assert "ZeroDivisionError" in capsys.readouterr().out
-    assert ch04.check_pre_norm_forward(None) is None
+    assert ch04.check_attention_distance(None) is None
+    assert capsys.readouterr().out == ""
 
 
 def test_success_messages_do_not_restate_answers(capsys):

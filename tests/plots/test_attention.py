@@ -99,3 +99,21 @@ def test_plot_masks_and_head_statistics():
     plt.close(fig)
     with pytest.raises(ValueError, match="layers, heads"):
         plot_head_statistics(torch.rand(3, 4), torch.rand(3, 5))
+
+
+def test_multihead_diagram_draws_every_matrix_cell_and_names_the_steps():
+    from matplotlib.patches import Rectangle
+
+    from nlpcourse.plots.attention import plot_multihead_diagram
+
+    fig = plot_multihead_diagram(tokens=3, d_model=4, num_heads=2)
+    ax = fig.axes[0]
+    cells = [p for p in ax.patches if isinstance(p, Rectangle)]
+    # x, Q, K, V, merge, output are 3 × 4 each; two heads are 3 × 2 each
+    assert len(cells) == 6 * 3 * 4 + 2 * 3 * 2
+    texts = " ".join(t.get_text() for t in ax.texts)
+    for word in ("Q = x·W_q", "K = x·W_k", "V = x·W_v", "head 0", "head 1", "merge", "W_o"):
+        assert word in texts
+    plt.close(fig)
+    with pytest.raises(ValueError, match="dividing d_model"):
+        plot_multihead_diagram(d_model=5, num_heads=2)
