@@ -35,7 +35,6 @@ from nlpcourse.train.distill import (
     train_student,
 )
 from nlpcourse.train.launch import (
-    TEARDOWN_ABORT,
     LaunchError,
     course_file,
     launch_command,
@@ -81,7 +80,6 @@ from nlpcourse.train.parallel import (
 )
 
 __all__ = [
-    "TEARDOWN_ABORT",
     "DistinctCaptionBatchSampler",
     "History",
     "LaunchError",
