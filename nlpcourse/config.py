@@ -226,7 +226,7 @@ class FutureConfig:
 class ScaleConfig:
     """Sizes for notebook 10 and ``scripts/finetune_ag_news.py`` (the case study, data-parallel)."""
 
-    val_size: int = 500  # validation rows carved from AG News's training part (every choice)
+    # the parts are notebook 06's (ag_news_three_way with agnews.val_size); these score subsets
     train_rows: int | None = 480  # training rows used (None = all of the training part)
     val_rows: int | None = 250  # validation rows scored (None = all); odd counts test sharding
     test_rows: int | None = 400  # test rows scored once at the end (None = all of the test part)
@@ -246,6 +246,7 @@ class ScaleConfig:
     trainer_check_steps: int = 4  # optimizer steps of the Trainer vs hand-written loop check
     trainer_check_batch_size: int = 4  # per-device batch of that check
     trainer_check_accumulation: int = 2  # its accumulation steps
+    snippet_rows: int = 64  # training rows of the snippet-vs-script check (a few optimizer steps)
 
 
 @dataclass(frozen=True)
@@ -389,7 +390,6 @@ PROFILES: dict[str, Profile] = {
         ),
         causal_lm="Qwen/Qwen2.5-1.5B-Instruct",
         scale=ScaleConfig(
-            val_size=5_000,
             lr=2e-5,  # the article's rate for bert-base-uncased
             train_rows=None,
             val_rows=None,

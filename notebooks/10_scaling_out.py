@@ -23,15 +23,19 @@
 #
 # 1. **data parallelism**: what several processes do together, drawn, and its core identity
 #    (averaged gradients = the gradient of the whole batch) checked by hand;
-# 2. **Accelerate**: the few lines it adds to 06's loop, side by side;
+# 2. **Accelerate**: the few lines it adds to 06's loop, side by side, and that snippet run
+#    against the course's script, learning rate for learning rate and weight for weight;
 # 3. **the `Trainer`**: the same recipe as a high-level API, checked step for step against a
 #    hand-written loop;
-# 4. **a launchable program**: `scripts/finetune_ag_news.py`, started here on two CPU
-#    processes; its metrics, checkpoint and saved model read back;
-# 5. **timing**: one process against two on this machine, and why the answer differs on GPUs.
+# 4. **a launchable program**: `scripts/finetune_ag_news.py` — the lesson itself, to read top
+#    to bottom — started here on two CPU processes; its metrics, checkpoint and saved model
+#    read back, and a run resumed from its checkpoint.
+#
+# Going further (at the end): one process against two, timed on this machine.
 
 # %% slideshow={"slide_type": "skip"}
 import copy
+import math
 import os
 import shlex
 import shutil
@@ -39,6 +43,8 @@ import time
 from pathlib import Path
 
 import torch
+from accelerate import Accelerator, DataLoaderConfiguration
+from accelerate.utils import set_seed
 from datasets.utils.logging import disable_progress_bar
 from torch.testing import assert_close
 from transformers import (
@@ -59,14 +65,21 @@ from nlpcourse.data.runs import run_dir
 from nlpcourse.data.splits import ag_news_three_way
 from nlpcourse.evaluate.stats import bootstrap_accuracy
 from nlpcourse.text.hf_batches import make_loader, tokenize_dataset
-from nlpcourse.train.launch import launch_command, load_weights, read_metrics, run_launch
+from nlpcourse.train.launch import (
+    launch_command,
+    load_script,
+    load_weights,
+    read_metrics,
+    run_launch,
+)
 from nlpcourse.train.loop import fit
-from nlpcourse.train.optim import make_scheduler, param_groups
+from nlpcourse.train.optim import make_scheduler, param_groups, warmup_steps_for
 from nlpcourse.train.parallel import (
     averaged_gradients,
     effective_batch_size,
     plot_data_parallel,
     plot_step_log,
+    run_snippet,
     side_by_side,
 )
 
@@ -119,7 +132,8 @@ figure = plot_data_parallel(sc.processes, sc.gradient_accumulation_steps, sc.per
 # (`model.eval()`), so that each forward pass is deterministic.
 
 # %% slideshow={"slide_type": "skip"}
-parts = ag_news_three_way(ag.use_official_train, ag.test_size, sc.val_size, profile.seed)
+# notebook 06's parts: the same split, seed and validation share (the script uses them too)
+parts = ag_news_three_way(ag.use_official_train, ag.test_size, ag.val_size, profile.seed)
 class_names = parts["train"].features["label"].names
 tokenizer = load_pretrained(AutoTokenizer, profile.bert)
 seed_everything(profile.seed)
@@ -174,7 +188,7 @@ del whole, replica_grads, all_reduced
 # Two consequences. Shards must be **disjoint** (two replicas on the same rows would count those
 # rows twice), and a run on `P` processes with per-device batch `b` takes the same steps as one
 # process with batch `P × b` — so the learning rate and schedule of 06 carry over unchanged if
-# the effective batch does. The tests of the script (`tests/test_scale.py`) check both on two
+# the effective batch does. The tests of the script (`tests/train/test_scale.py`) check both on two
 # real processes: disjoint shards, and the same weights as a single process with the same
 # effective batch.
 
@@ -191,6 +205,8 @@ del whole, replica_grads, all_reduced
 #   happens inside `backward`), gives each process a disjoint shard of the loader, moves
 #   batches to the device;
 # - `accumulate(model)` counts micro-batches and skips the all-reduce until a window ends;
+#   `sync_gradients` is true on the last micro-batch of a window, the one that really steps,
+#   and only then may the schedule advance;
 # - `accelerator.backward` applies the mixed-precision loss scaling when it is on;
 # - `clip_grad_norm_` clips the *averaged* gradient; `gather_for_metrics` collects predictions
 #   from every process and drops the rows repeated to even out the last batch;
@@ -201,6 +217,9 @@ loop_06 = """
 model.to(device)
 
 
+
+
+model.train()
 for step, batch in enumerate(loader):
     batch = {k: v.to(device) for k, v in batch.items()}
     loss = model(**batch).loss / accumulation_steps
@@ -209,6 +228,7 @@ for step, batch in enumerate(loader):
     if (step + 1) % accumulation_steps == 0:
         clip_grad_norm_(model.parameters(), max_norm)
         optimizer.step()
+
         scheduler.step()
         optimizer.zero_grad()
 
@@ -218,10 +238,13 @@ preds = [model(**b).logits.argmax(-1) for b in eval_loader]
 model.save_pretrained(out)
 """
 loop_accelerate = """
-accelerator = Accelerator(gradient_accumulation_steps=accumulation_steps)
-model, optimizer, loader, eval_loader = accelerator.prepare(
-    model, optimizer, loader, eval_loader)
-for step, batch in enumerate(loader):
+accelerator = Accelerator(gradient_accumulation_steps=accumulation_steps,
+                          step_scheduler_with_optimizer=False,
+                          dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
+model, optimizer, loader, eval_loader, scheduler = accelerator.prepare(
+    model, optimizer, loader, eval_loader, scheduler)
+model.train()
+for batch in loader:
   with accelerator.accumulate(model):
     loss = model(**batch).loss
 
@@ -229,7 +252,8 @@ for step, batch in enumerate(loader):
     if accelerator.sync_gradients:
         accelerator.clip_grad_norm_(model.parameters(), max_norm)
     optimizer.step()
-    scheduler.step()
+    if accelerator.sync_gradients:
+        scheduler.step()
     optimizer.zero_grad()
 
 preds = [accelerator.gather_for_metrics(model(**b).logits.argmax(-1))
@@ -241,10 +265,77 @@ if accelerator.is_main_process:
 side_by_side(loop_06, loop_accelerate, ("notebook 06: one device", "Accelerate: any launch"))
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# The script steps the scheduler only when `sync_gradients` is true and builds its
-# `Accelerator` with `step_scheduler_with_optimizer=False`: by default Accelerate steps a
-# prepared scheduler once per process on each optimizer step, which is right only when the
-# schedule was sized for a single-process run.
+# Three arguments of the `Accelerator` carry weight. `step_scheduler_with_optimizer=False`:
+# by default Accelerate steps a prepared scheduler once *per process* on each optimizer step,
+# which is right only for a schedule sized for a single-process run; the script sizes its
+# schedule in this process's optimizer steps (after `prepare`) and steps it itself.
+# `use_seedable_sampler=True`: the shuffle depends on (seed, epoch) only, so a resumed run
+# sees the batches the uninterrupted run saw. The scheduler goes through `prepare` so that
+# `save_state` saves it.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### Is the snippet right? Run it against the script
+#
+# A snippet students copy must be run, not just read. The cell below launches the script on
+# one process for a few optimizer steps, then executes the snippet above (the very string
+# displayed) on the same rows, the same starting weights and the same schedule, and records
+# the learning rate of every optimizer step as the optimizer really steps. Then it does the
+# same with a one-line change, the **trap**: `scheduler.step()` on every micro-batch, outside
+# the `if accelerator.sync_gradients:`. Under `accumulate`, `optimizer.step()` does nothing
+# until a window is complete, but the scheduler does not know that.
+
+# %% slideshow={"slide_type": "subslide"}
+script = load_script()  # scripts/finetune_ag_news.py imported: its functions, not its main()
+check_argv = ["--train_rows", str(sc.snippet_rows), "--val_rows", str(sc.snippet_rows),
+              "--max_steps", "none", "--checkpoint_every", "0", "--no_progress",
+              *(["--cpu"] if sc.cpu else [])]  # fmt: skip
+snippet_dir = runs / "snippet_check"
+shutil.rmtree(snippet_dir, ignore_errors=True)
+run_launch(launch_command([*check_argv, "--output_dir", str(snippet_dir / "script")]))
+script_rates = [log["lr"][0] for log in read_metrics(snippet_dir / "script")["log"]]
+
+
+def run_the_snippet(code, out):
+    """The script's rows, model and schedule; the loop of ``code``; each step's body rate."""
+    args = script.parse_args([*check_argv, "--output_dir", str(out)])
+    set_seed(args.seed)  # as the script does: the same head and the same dropout draws
+    _, loaders = script.get_dataloaders(args, tokenizer)
+    model = script.get_model(args, class_names)
+    optimizer = torch.optim.AdamW(
+        param_groups(model, args.lr, args.head_lr, args.head_modules, args.weight_decay))  # fmt: skip
+    steps = math.ceil(len(loaders["train"]) / args.gradient_accumulation_steps)  # one process
+    scheduler = make_scheduler(optimizer, "linear", warmup_steps_for(steps, args.warmup_ratio),
+                               steps)  # fmt: skip
+    _, rates = run_snippet(code, optimizer, Accelerator=Accelerator, model=model,
+                           DataLoaderConfiguration=DataLoaderConfiguration, scheduler=scheduler,
+                           loader=loaders["train"], eval_loader=loaders["validation"],
+                           accumulation_steps=args.gradient_accumulation_steps,
+                           max_norm=args.max_grad_norm, out=out)  # fmt: skip
+    return [step[0] for step in rates]
+
+
+loop_trap = loop_accelerate.replace(
+    "    if accelerator.sync_gradients:\n        scheduler.step()", "    scheduler.step()")  # fmt: skip
+assert loop_trap != loop_accelerate
+snippet_rates = run_the_snippet(loop_accelerate, snippet_dir / "snippet")
+trap_rates = run_the_snippet(loop_trap, snippet_dir / "trap")
+for name, rates in (("script", script_rates), ("snippet", snippet_rates), ("trap", trap_rates)):
+    print(f"{name:>8}: body learning rate per optimizer step", [f"{r:.2e}" for r in rates])
+snippet_weights = load_weights(snippet_dir / "snippet")
+script_weights = load_weights(snippet_dir / "script" / "model")
+gap = max((snippet_weights[k] - script_weights[k]).abs().max().item() for k in script_weights)
+print(f"snippet vs script after {len(script_rates)} steps: largest weight difference {gap:.1e}")
+assert snippet_rates == script_rates and trap_rates != script_rates
+assert_close(snippet_weights, script_weights, rtol=0, atol=1e-7)
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# The script and the snippet give the same rate at every optimizer step — the linear decay
+# printed above, over the run's 4 steps (at this length the warmup rounds to 0 steps) — and
+# end with the same weights (largest difference 0). The trap's rate has already moved when the
+# first optimizer step is taken and reaches 0 at step 3 of 4: with 2 micro-batches per step
+# its schedule runs twice as fast, and the second half of the run trains at a learning rate
+# of zero. Nothing fails; the only sign is PyTorch's warning above, which is about the order
+# of two calls, not about the speed. A log of the rates per step is what shows it.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · The same recipe with the `Trainer`
@@ -395,12 +486,15 @@ del by_hand, by_fit, by_default, by_trainer, optimizer, scheduler
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4 · A launchable program: `scripts/finetune_ag_news.py`
 #
-# The script is notebook 06's recipe as a program: the three-way split (train / validation /
-# test), differential learning rates, warmup, accumulation, clipping, mixed precision from the
-# Accelerate config, evaluation gathered from all processes, `save_state` checkpoints
-# (`--resume_from` continues one), and `save_pretrained` (safetensors) on the main process.
-# Its sizes come from the profile; `--help` lists every knob. The same command with another
-# config file (see `configs/accelerate/` and the README) runs it on GPUs or several machines.
+# The script is notebook 06's recipe as one program, and it is written to be read top to
+# bottom (open it beside this notebook): the command line (`build_parser`, defaults from the
+# profile, `--help` lists every knob); the data (`get_dataloaders`: 06's train / validation /
+# test parts — the same split, seed and validation share — each row numbered); the model
+# (`get_model`); then `training_function`: the `Accelerator`, `prepare`, the schedule sized in
+# this process's optimizer steps, resuming, the loop of section 2 with a per-step log,
+# `save_state` checkpoints, evaluation gathered from all processes, and `save_pretrained`
+# (safetensors) on the main process. The same command with another config file (see
+# `configs/accelerate/` and the README) runs it on GPUs or several machines.
 #
 # On a CPU-only machine `accelerate launch --cpu --num_processes 2` quietly starts *one*
 # process; the config below uses the multi-process launcher and the script's `--cpu` flag
@@ -472,9 +566,8 @@ print(f"test, scored once after training (no choice depends on it): {test['rows'
 #
 # `save_state` wrote everything a run needs to continue — weights, optimizer moments, the
 # schedule's position, each process's random-number state — and the script added the step it
-# had reached; `--resume_from` on that folder picks up there (the tests check that a resumed
-# run ends with the same weights as an uninterrupted one). The final model is a plain
-# `save_pretrained` folder: reload it and predict.
+# had reached and the length of its schedule. The final model is a plain `save_pretrained`
+# folder: reload it and predict.
 
 # %% slideshow={"slide_type": "-"}
 for folder in sorted((main_run / "checkpoints").iterdir()):
@@ -496,8 +589,113 @@ headlines = [
 for headline, guess in zip(headlines, classify(headlines), strict=True):
     print(f"{guess['label']:>9} ({guess['score']:.2f})  {headline}")
 
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### Resuming: stop at a checkpoint, continue, end with the same weights
+#
+# A long run on shared machines gets interrupted. All an interrupted run leaves behind is its
+# last checkpoint, so we take the one the run above wrote at step 10, launch the same command
+# with `--resume_from` on it, and let it continue to the end. `load_state` restores the
+# weights, AdamW's moments, the schedule's position and every process's random state; the
+# seeded sampler and `skip_first_batches` pass over the micro-batches already trained on. The
+# resumed run must log the steps after 10 with the uninterrupted run's learning rates and
+# losses, and end with its weights.
+
+# %% slideshow={"slide_type": "subslide"}
+checkpoint = main_run / "checkpoints" / f"step_{sc.checkpoint_every:06d}"
+resumed_run = runs / "resumed"
+shutil.rmtree(resumed_run, ignore_errors=True)
+run_launch(launch_command(
+    ["--output_dir", str(resumed_run), "--resume_from", str(checkpoint), "--no_progress",
+     *device_args], config=sc.launch_config, num_processes=sc.processes))  # fmt: skip
+resumed = read_metrics(resumed_run)
+uninterrupted = [log for log in metrics["log"] if log["step"] > sc.checkpoint_every]
+print("resumed run logged steps", [log["step"] for log in resumed["log"]])
+for a, b in zip(resumed["log"], uninterrupted, strict=True):
+    assert a["step"] == b["step"] and a["lr"] == b["lr"]
+    assert abs(a["loss"] - b["loss"]) < 1e-6
+resumed_weights = load_weights(resumed_run / "model")
+gap = max((resumed_weights[k] - weights[k]).abs().max().item() for k in weights)
+print(f"resumed vs uninterrupted: same rates and losses; largest weight difference {gap:.1e}")
+assert_close(resumed_weights, weights, rtol=0, atol=1e-6)
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Resume with the same arguments.** The schedule's length is computed from `--epochs` and
+# `--max_steps` when the run starts, not saved: resumed with another `--max_steps`, the same
+# step 11 would get another learning rate, and the run would no longer be the one that was
+# interrupted. The script compares the length stored in the checkpoint with the new one and
+# prints a warning when they differ (exercise 3 triggers it).
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 5 · One process or two: time per sample on this machine
+# ## Exercises
+#
+# **1.** A launch is described by its Accelerate config (a dict with `num_machines` and
+# `num_processes`, as in the files under `configs/accelerate/`) and the script's arguments (a
+# dict with `per_device_batch_size` and `gradient_accumulation_steps`). Write
+# `effective_batch(config, script_args)` returning the number of rows behind one optimizer
+# step. Read `configs/accelerate/multinode_2x4.yaml` before you answer.
+
+# %% slideshow={"slide_type": "-"}
+from nlpcourse.exercises.ch10 import check_effective_batch, check_steps_per_epoch
+
+
+def effective_batch(config, script_args):
+    """Rows behind one optimizer step of this launch."""
+    return None  # your code
+
+
+check_effective_batch(effective_batch)
+
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
+def effective_batch(config, script_args):
+    """Rows behind one optimizer step of this launch."""
+    # num_processes already counts the processes on every machine
+    return effective_batch_size(
+        script_args["per_device_batch_size"],
+        config["num_processes"],
+        script_args["gradient_accumulation_steps"],
+    )
+
+
+assert check_effective_batch(effective_batch)
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **2.** Before a long launch you want to know how many optimizer steps one epoch will take,
+# to choose `--max_steps`, `--checkpoint_every` and the warmup. Write
+# `steps_per_epoch(rows, per_device, processes, accumulation)`. Two facts about the
+# launcher: each process receives its own micro-batches, and when the rows do not fill the
+# last round, Accelerate repeats a few rows so that every process gets as many micro-batches
+# as the others; a last accumulation window that is short still makes an optimizer step. The
+# check tries several launches, then the two-process launch of section 4, whose script
+# counted its own steps per epoch in `metrics.json`.
+
+
+# %% slideshow={"slide_type": "-"}
+def steps_per_epoch(rows, per_device, processes, accumulation):
+    """Optimizer steps in one epoch of a launch."""
+    return None  # your code
+
+
+check_steps_per_epoch(steps_per_epoch, launched=metrics)
+
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
+def steps_per_epoch(rows, per_device, processes, accumulation):
+    """Optimizer steps in one epoch of a launch."""
+    micro_batches = math.ceil(rows / (per_device * processes))  # per process, last round padded
+    return math.ceil(micro_batches / accumulation)  # a short last window still steps
+
+
+assert check_steps_per_epoch(steps_per_epoch, launched=metrics)
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **3.** (Open.) Resume the run of section 4 from its step-10 checkpoint with
+# `--max_steps 20`: read the script's warning, and compare the learning rates it logs for
+# steps 11–15 with the uninterrupted run's. Then run the script on one process with
+# `--per_device_batch_size 8 --gradient_accumulation_steps 4`: is its effective batch the
+# two-process run's, and do its loss curve and final weights match?
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Going further · One process or two: time per sample on this machine
 #
 # A fair comparison: the same rows, the same number of optimizer steps and the same effective
 # batch — one process with the whole batch, or two processes with half each — timed per
@@ -539,73 +737,6 @@ print(f"{sc.processes} processes took {two / one:.2f}× the time per step of 1 p
 # the all-reduce runs over NVLink or PCIe while the backward pass goes on; that is why data
 # parallelism pays off there. This notebook has measured only the CPU case: a GPU figure
 # belongs here only from a GPU run.
-
-# %% [markdown] slideshow={"slide_type": "slide"}
-# ## Exercises
-#
-# **1.** A launch is described by its Accelerate config (a dict with `num_machines` and
-# `num_processes`, as in the files under `configs/accelerate/`) and the script's arguments (a
-# dict with `per_device_batch_size` and `gradient_accumulation_steps`). Write
-# `effective_batch(config, script_args)` returning the number of rows behind one optimizer
-# step. Read `configs/accelerate/multinode_2x4.yaml` before you answer.
-
-# %% slideshow={"slide_type": "-"}
-from nlpcourse.exercises.ch10 import check_effective_batch, check_save_final_model
-
-
-def effective_batch(config, script_args):
-    """Rows behind one optimizer step of this launch."""
-    return None  # your code
-
-
-check_effective_batch(effective_batch)
-
-
-# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
-def effective_batch(config, script_args):
-    """Rows behind one optimizer step of this launch."""
-    # num_processes already counts the processes on every machine
-    return effective_batch_size(
-        script_args["per_device_batch_size"],
-        config["num_processes"],
-        script_args["gradient_accumulation_steps"],
-    )
-
-
-assert check_effective_batch(effective_batch)
-
-# %% [markdown] slideshow={"slide_type": "subslide"}
-# **2.** At the end of training every process runs the same code and holds the same weights.
-# Write `save_final_model(accelerator, model, path)` so that the model is written to `path`
-# exactly once, by the right process, and never while another process is still training. The
-# check calls it on four simulated processes (objects with `process_index`,
-# `is_main_process`, `wait_for_everyone()` and `unwrap_model()`).
-
-
-# %% slideshow={"slide_type": "-"}
-def save_final_model(accelerator, model, path):
-    """Write the trained model once."""
-    ...  # your code
-
-
-check_save_final_model(save_final_model)
-
-
-# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
-def save_final_model(accelerator, model, path):
-    """Write the trained model once."""
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        accelerator.unwrap_model(model).save_pretrained(path)
-
-
-assert check_save_final_model(save_final_model)
-
-# %% [markdown] slideshow={"slide_type": "subslide"}
-# **3.** (Open.) Launch the script with `--resume_from` on the checkpoint of section 4 and a
-# larger `--max_steps`: does the per-step log continue where the first run's stopped? Then
-# run it with `--gradient_accumulation_steps 4` on one process and compare its effective batch
-# and its loss curve with the two-process run.
 
 # %% slideshow={"slide_type": "skip"}
 print(f"notebook run time: {(time.perf_counter() - notebook_start) / 60:.1f} min")

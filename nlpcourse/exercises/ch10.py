@@ -39,54 +39,52 @@ def check_effective_batch(fn: Callable[[dict, dict], int] | None) -> bool | None
     return verdict(True, "your function reads every launch right, one machine or several.", "")
 
 
-class _Process:
-    """A stand-in for an ``Accelerator`` seen from one process of a 4-process run."""
-
-    def __init__(self, rank: int, events: list[tuple[int, str]]) -> None:
-        self.process_index = rank
-        self.num_processes = 4
-        self.is_main_process = rank == 0
-        self.is_local_main_process = rank == 0
-        self._events = events
-
-    def wait_for_everyone(self) -> None:
-        self._events.append((self.process_index, "wait"))
-
-    def unwrap_model(self, model: Any) -> Any:
-        return model
+# (training rows, per-device batch, processes, accumulation steps): a short last round of
+# batches, a short last accumulation window, both, and neither
+EPOCHS: tuple[tuple[int, int, int, int], ...] = (
+    (480, 8, 2, 2),
+    (100, 8, 2, 2),
+    (100, 8, 1, 4),
+    (1_000, 32, 8, 1),
+    (120_000, 32, 8, 3),
+    (7, 4, 2, 1),
+)
 
 
-class _Model:
-    def __init__(self, rank: int, events: list[tuple[int, str]]) -> None:
-        self._rank, self._events = rank, events
+def check_steps_per_epoch(
+    fn: Callable[[int, int, int, int], int] | None, launched: dict[str, Any] | None = None
+) -> bool | None:
+    """Exercise 2: optimizer steps in one epoch of a launch, checked against a real one.
 
-    def save_pretrained(self, path: Any, **kwargs: Any) -> None:
-        self._events.append((self._rank, "save"))
+    ``launched`` is a launch's ``metrics.json`` (its rows, sizes and the steps it counted).
+    """
+    from nlpcourse.train.parallel import steps_per_epoch
 
-
-def check_save_final_model(fn: Callable[[Any, Any, str], None] | None) -> bool | None:
-    """Exercise 2: save the trained model once, from the right process, at the right time."""
-    if unanswered(fn, "write save_final_model(accelerator, model, path)"):
+    if unanswered(fn, "write steps_per_epoch(rows, per_device, processes, accumulation)"):
         return None
-    events: list[tuple[int, str]] = []
-    for rank in range(4):
+    cases = [(case, steps_per_epoch(*case)) for case in EPOCHS]
+    if launched is not None:
+        case = (
+            launched["rows"]["train"],
+            launched["per_device_batch_size"],
+            launched["num_processes"],
+            launched["gradient_accumulation_steps"],
+        )
+        cases.append((case, launched["steps_per_epoch"]))
+    for case, expected in cases:
         try:
-            fn(_Process(rank, events), _Model(rank, events), "runs/final")
-        except Exception as error:
+            got = fn(*case)
+        except Exception as error:  # a student's function may fail in any way
             return verdict(False, "", f"the function raised {type(error).__name__}: {error}")
-    saves = [rank for rank, what in events if what == "save"]
-    waits = {rank for rank, what in events if what == "wait"}
-    if len(saves) != 1:
-        return verdict(False, "", f"{len(saves)} processes wrote the model; exactly one must.")
-    if saves[0] != 0:
-        return verdict(False, "", "a process that is not the main one wrote the model.")
-    if waits != {0, 1, 2, 3}:
-        return verdict(
-            False, "", "every process must reach a barrier first, or the writer may save "
-            "while another process is still in its last step (and a barrier only some "
-            "processes reach hangs the run)."
-        )  # fmt: skip
-    first_save = events.index((0, "save"))
-    if (0, "wait") not in events[:first_save]:
-        return verdict(False, "", "the writer saved before the barrier.")
-    return verdict(True, "one file, written once, after every process has finished.", "")
+        if got != expected:
+            rows, per_device, processes, accumulation = case
+            return verdict(
+                False,
+                "",
+                f"for {rows} rows, batches of {per_device} on {processes} process(es) and "
+                f"{accumulation} accumulation step(s) you gave {got}. How many micro-batches "
+                "does each process get when the rows do not divide evenly, and does a short "
+                "last window still step?",
+            )
+    source = "and the launch above" if launched is not None else ""
+    return verdict(True, f"your count matches every case {source}".strip() + ".", "")

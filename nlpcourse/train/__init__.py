@@ -1,5 +1,5 @@
 """Training: the Keras-style loop, optimizers and schedules, contrastive and distillation losses,
-CLIP training, data parallelism and the launcher.
+CLIP training, data parallelism and the launcher of scripts/finetune_ag_news.py.
 """
 
 from nlpcourse.train.clip import (
@@ -38,6 +38,7 @@ from nlpcourse.train.launch import (
     LaunchError,
     course_file,
     launch_command,
+    load_script,
     load_weights,
     read_metrics,
     run_launch,
@@ -72,27 +73,18 @@ from nlpcourse.train.parallel import (
     effective_batch_size,
     plot_data_parallel,
     plot_step_log,
+    run_snippet,
     shard,
     side_by_side,
-)
-from nlpcourse.train.scale import (
-    StepLog,
-    build_parser,
-    load_parts,
-    main,
-    make_loader,
-    save_checkpoint,
-    train,
+    steps_per_epoch,
 )
 
 __all__ = [
     "DistinctCaptionBatchSampler",
     "History",
     "LaunchError",
-    "StepLog",
     "averaged_gradients",
     "bert_freeze_prefixes",
-    "build_parser",
     "check_pair_batch",
     "check_schedule_steps",
     "clip_loss",
@@ -117,12 +109,10 @@ __all__ = [
     "launch_command",
     "layer_depth",
     "layers_match",
-    "load_parts",
+    "load_script",
     "load_weights",
     "logits_of",
     "lr_curve",
-    "main",
-    "make_loader",
     "make_scheduler",
     "make_student",
     "multi_positive_clip_loss",
@@ -138,17 +128,17 @@ __all__ = [
     "read_metrics",
     "retrieval_accuracy",
     "run_launch",
-    "save_checkpoint",
+    "run_snippet",
     "shard",
     "side_by_side",
     "similarity_logits",
     "soft_target_loss",
     "soft_targets",
     "split_batch",
+    "steps_per_epoch",
     "student_layer_ids",
     "teacher_logits_loader",
     "to_device",
-    "train",
     "train_clip",
     "train_student",
     "warmup_steps_for",

@@ -31,6 +31,37 @@ def shard(batch: dict[str, torch.Tensor], processes: int, rank: int) -> dict[str
     return {key: value[rank * share : (rank + 1) * share] for key, value in batch.items()}
 
 
+def steps_per_epoch(rows: int, per_device: int, processes: int, accumulation: int = 1) -> int:
+    """Optimizer steps in one epoch of a launch (what the script computes after ``prepare``).
+
+    Each process gets ``ceil(rows / (per_device x processes))`` micro-batches (Accelerate evens
+    out the last round by repeating rows); a short last accumulation window still steps.
+    """
+    effective_batch_size(per_device, processes, accumulation)  # checks the sizes
+    micro_batches = -(-rows // (per_device * processes))
+    return -(-micro_batches // accumulation)
+
+
+def run_snippet(
+    code: str, optimizer: torch.optim.Optimizer, **names: Any
+) -> tuple[dict[str, Any], list[list[float]]]:
+    """Execute a training-loop snippet with ``optimizer`` and ``names`` defined.
+
+    Returns the snippet's names afterwards and each optimizer step's learning rates (one list
+    per step, one rate per parameter group), recorded as the optimizer really steps.
+    """
+    rates: list[list[float]] = []
+    hook = optimizer.register_step_pre_hook(
+        lambda opt, args, kwargs: rates.append([group["lr"] for group in opt.param_groups])
+    )
+    namespace = {"optimizer": optimizer, **names}
+    try:
+        exec(code, namespace)
+    finally:
+        hook.remove()
+    return namespace, rates
+
+
 def averaged_gradients(
     model: nn.Module,
     batch: dict[str, torch.Tensor],

@@ -1,18 +1,19 @@
-"""Data parallelism simulated in one process, the ch10 checks, and the pictures."""
+"""Data parallelism simulated in one process, the step arithmetic, snippets, the pictures."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from nlpcourse.exercises.ch10 import check_effective_batch, check_save_final_model
 from nlpcourse.train.parallel import (
     averaged_gradients,
     effective_batch_size,
     plot_data_parallel,
     plot_step_log,
+    run_snippet,
     shard,
     side_by_side,
+    steps_per_epoch,
 )
 from tests.tiny_bert import tiny_bert
 
@@ -71,42 +72,28 @@ def test_pictures_and_side_by_side():
     assert "&lt;3&gt;" in html and html.count("#d4f7d4") == 1
 
 
-def test_check_effective_batch(capsys):
-    assert not check_effective_batch(None)
-    times_machines = lambda c, a: (  # noqa: E731
-        a["per_device_batch_size"] * c["num_processes"] * c["num_machines"]
-        * a["gradient_accumulation_steps"]
-    )  # fmt: skip
-    assert not check_effective_batch(times_machines)
-    assert not check_effective_batch(lambda c, a: 1 / 0)
-    right = lambda c, a: effective_batch_size(  # noqa: E731
-        a["per_device_batch_size"], c["num_processes"], a["gradient_accumulation_steps"]
-    )
-    capsys.readouterr()
-    assert check_effective_batch(right)
-    assert "256" not in capsys.readouterr().out
+def test_steps_per_epoch():
+    assert steps_per_epoch(480, 8, 2, 2) == 15
+    assert steps_per_epoch(100, 8, 2, 2) == 4  # 7 micro-batches per process, the last window short
+    assert steps_per_epoch(7, 4, 2) == 1  # 1 micro-batch per process, the second one padded
+    with pytest.raises(ValueError, match="accumulation"):
+        steps_per_epoch(10, 2, 1, 0)
 
 
-def test_check_save_final_model():
-    assert not check_save_final_model(None)
-
-    def everyone(acc, model, path):
-        model.save_pretrained(path)
-
-    def main_without_barrier(acc, model, path):
-        if acc.is_main_process:
-            model.save_pretrained(path)
-
-    def last_rank(acc, model, path):
-        acc.wait_for_everyone()
-        if acc.process_index == acc.num_processes - 1:
-            model.save_pretrained(path)
-
-    def right(acc, model, path):
-        acc.wait_for_everyone()
-        if acc.is_main_process:
-            acc.unwrap_model(model).save_pretrained(path)
-
-    for wrong in (everyone, main_without_barrier, last_rank):
-        assert not check_save_final_model(wrong)
-    assert check_save_final_model(right)
+def test_run_snippet_records_the_rates_of_real_steps():
+    model = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 / (1 + step))
+    code = """
+for i in range(4):
+    model(torch.ones(1, 2)).sum().backward()
+    if i % 2 == 1:
+        optimizer.step()
+        optimizer.zero_grad()
+    scheduler.step()  # every micro-batch: the trap
+"""
+    with pytest.warns(UserWarning, match="lr_scheduler.step"):  # torch sees the trap too
+        names, rates = run_snippet(code, optimizer, model=model, scheduler=scheduler, torch=torch)
+    assert rates == [[0.5], [0.25]]
+    assert names["i"] == 3
+    assert not optimizer._optimizer_step_pre_hooks, "the recording hook is removed"
