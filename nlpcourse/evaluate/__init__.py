@@ -83,6 +83,7 @@ from nlpcourse.evaluate.stats import (
     bootstrap_mean,
     format_mean_sd,
     mean_sd,
+    min_detectable_difference,
     paired_bootstrap,
     paired_seed_difference,
 )
@@ -137,6 +138,7 @@ __all__ = [
     "mean_sd",
     "median_seconds",
     "meta_model",
+    "min_detectable_difference",
     "optimizer_state_bytes",
     "paired_bootstrap",
     "paired_seed_difference",

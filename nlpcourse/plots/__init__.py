@@ -28,6 +28,9 @@ from nlpcourse.plots.finetune import (
 from nlpcourse.plots.metrics import (
     plot_confusion_matrix,
 )
+from nlpcourse.plots.tokenize import (
+    draw_tokenizer_pipeline,
+)
 from nlpcourse.plots.training import (
     plot_history,
     plot_runs,
@@ -35,6 +38,7 @@ from nlpcourse.plots.training import (
 
 __all__ = [
     "draw_padded_and_packed",
+    "draw_tokenizer_pipeline",
     "image_grid",
     "plot_attention_heads",
     "plot_attention_timings",
