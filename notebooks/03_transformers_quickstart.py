@@ -213,11 +213,16 @@ print(backend.normalizer.normalize_str("Naïve CAFÉ"), "|", tokenize_by_hand("N
 # ### Unknown tokens
 #
 # Because any English word can be spelled out of single letters (which are all in the
-# vocabulary as `a`…`z` and `##a`…`##z`), `[UNK]` is rare in English text. It appears for
-# characters the vocabulary never saw: most emoji, many symbols and scripts. Accents are
-# stripped by the uncased normalizer rather than becoming `[UNK]`.
+# vocabulary as `a`…`z` and `##a`…`##z`), `[UNK]` should be rare in English text (the first line
+# below counts it in the 300 SST-2 sentences). It appears for characters the vocabulary never
+# saw: most emoji, many symbols and scripts. Accents are stripped by the uncased normalizer
+# rather than becoming `[UNK]`.
 
 # %% slideshow={"slide_type": "-"}
+sst2_pieces = [piece for s in sentences for piece in tokenizer.tokenize(s)]
+print(
+    f"[UNK] in {len(sentences)} SST-2 sentences: {sst2_pieces.count('[UNK]')} of {len(sst2_pieces):,} pieces"
+)
 for text in ["I ❤️ this café", "The 🤗 library", "Temperature: 21℃"]:
     print(f"{text!r:<22} → {tokenizer.tokenize(text)}")
 

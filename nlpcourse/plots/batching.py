@@ -83,6 +83,8 @@ def draw_padded_and_packed(lengths: Sequence[int], words: Sequence[Sequence[str]
         for row, row_tokens in enumerate(tokens):
             for column, token in enumerate(row_tokens):
                 top.text(column, row, token, ha="center", va="center", fontsize=10, color="w")
+            for column in range(len(row_tokens), width):
+                top.text(column, row, "<pad>", ha="center", va="center", fontsize=9, color="#888")
     place = 0
     for column, running in enumerate(steps):
         for row in range(running):

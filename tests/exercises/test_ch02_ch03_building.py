@@ -107,7 +107,7 @@ def test_cls_head_rejects_wrong_heads(capsys):
     assert "pooler" in capsys.readouterr().out
     assert ch03.check_cls_head(lambda body, n: PooledHead(body, 2)) is False
     assert "weight shape" in capsys.readouterr().out
-    assert ch03.check_cls_head(lambda body, n: torch.nn.Linear(2, 2)) is False
+    assert ch03.check_cls_head(lambda body, n: torch.nn.Sequential(torch.nn.Linear(2, 2))) is False
     assert "self.classifier" in capsys.readouterr().out
 
     class Broken(PooledHead):

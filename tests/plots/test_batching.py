@@ -32,6 +32,8 @@ def test_packed_drawing_shows_whole_words():
     words = [["unwatchable", "mess"], ["a", "charming", "film"]]
     fig = draw_padded_and_packed([2, 3], words)
     top, bottom = fig.axes
-    assert {t.get_text() for t in top.texts} == {"unwatchable", "mess", "a", "charming", "film"}
+    shown = [t.get_text() for t in top.texts]
+    assert set(shown) == {"unwatchable", "mess", "a", "charming", "film", "<pad>"}
+    assert shown.count("<pad>") == 1
     packed = [t.get_text() for t in bottom.texts]  # time-step order, longest row first
     assert packed == ["a\n0", "unwatchable\n1", "charming\n2", "mess\n3", "film\n4"]
