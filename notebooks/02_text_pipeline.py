@@ -34,7 +34,7 @@
 # | `Field(tokenize='spacy', lower=True)` | tokenise, lower-case | a regex tokenizer; a subword tokenizer trained with `tokenizers` |
 # | `TEXT.build_vocab(…, max_size, min_freq)` | token → id table | a counter and a sort (§3) |
 # | `Field(sequential=False, use_vocab=False)` | labels as they are | an integer `ClassLabel` column |
-# | `BucketIterator`, `include_lengths=True` | pad batches, group by length, lengths | a `collate_fn` (§4), a bucketing sampler (§5), `pack_padded_sequence` (§7) |
+# | `BucketIterator`, `include_lengths=True` | pad batches, group by length, lengths | a `collate_fn` (§4), a bucketing sampler (§5), `pack_padded_sequence` (§6) |
 #
 # One copy-paste trap of the article: its CSV has a header row, and `TabularDataset` needed
 # `skip_header=True` or the header became a training example. `load_dataset("csv")` reads the
@@ -49,14 +49,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from datasets import ClassLabel, load_dataset
+from datasets import ClassLabel, disable_progress_bars, load_dataset
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data.datasets import load_sst2
 from nlpcourse.data.runs import run_dir
 from nlpcourse.data.splits import sst2_subset
-from nlpcourse.evaluate.stats import paired_bootstrap
+from nlpcourse.evaluate.stats import min_detectable_difference, paired_bootstrap
 from nlpcourse.evaluate.timing import median_seconds
 from nlpcourse.models.bilstm import BiLSTMClassifier
 from nlpcourse.plots.batching import draw_padded_and_packed, plot_length_histograms
@@ -75,7 +75,8 @@ profile = get_profile()
 seed_everything(profile.seed)
 config = profile.bilstm
 device = get_device()
-torch.set_num_threads(1)  # small recurrent models: one thread is fastest on a shared CPU
+torch.set_num_threads(1)  # every timing below runs on one CPU thread
+disable_progress_bars()  # no 'Map: 0%' bars from datasets
 print(f"profile {profile.name!r}, device {device}")
 
 try:
@@ -193,12 +194,19 @@ rows = [
 print(f"{'tokenizer':<30} {'vocab':>7} {'unknown':>8} {'mean len':>9}")
 for name, size, unknown, mean in rows:
     print(f"{name:<30} {size:>7,} {unknown:>8.2%} {mean:>9.1f}")
+(_, capped, capped_unk, word_len), (_, every, every_unk, _), (_, pieces, piece_unk, piece_len) = (
+    rows
+)
+print(
+    f"\n{capped:,} word ids leave {capped_unk:.1%} of validation tokens unknown; every training "
+    f"word ({every:,} ids) still leaves {every_unk:.1%} (new sentences bring new words). "
+    f"WordPiece's {pieces:,} ids leave {piece_unk:.1%}, and its sequences are "
+    f"{piece_len / word_len:.2f}× as long."
+)
 
 # %% [markdown] slideshow={"slide_type": "fragment"}
-# Read the table: the word vocabulary capped at the article's 10,000 ids misses some validation
-# tokens; keeping every training word helps only partly (new sentences bring new words), at the
-# cost of a larger embedding table; the subword tokenizer has hardly any unknown tokens with the
-# same number of ids and pays with longer sequences. The rest of this notebook keeps the regex
+# Fewer unknown tokens cost either a larger embedding table (every word) or longer sequences
+# (subwords), and an LSTM's cost grows with length. The rest of this notebook keeps the regex
 # tokenizer and the article's 10,000 ids, as notebook 01 does.
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
@@ -419,12 +427,11 @@ fig.savefig(folder / "padding_per_epoch.png", dpi=80)
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **Reading the table.** A batch is as wide as its longest text. The training phrases are mostly
-# short, but their lengths have a long tail (the histogram above), and a random batch of
-# `config.batch_size` phrases almost always catches one long phrase from that tail, so its width
-# is close to `max_len` anyway: dynamic padding saves little over fixed padding here (compare the
-# median widths). It would save much more with small batches or texts of even length.
-# Bucketing attacks the cause: batch-mates of similar length, so each batch is only as wide as
-# its own texts. The sentence below is computed from the table:
+# short, but their lengths have a long tail (the histogram above), so a random batch of
+# `config.batch_size` phrases nearly always holds one long phrase from that tail: compare the
+# median widths of fixed and dynamic padding with `max_len`. Bucketing attacks the cause:
+# batch-mates of similar length, so each batch is only as wide as its own texts. The sentence
+# below is computed from the table:
 
 # %% slideshow={"slide_type": "-"}
 share = {name: pads / (real + pads) for name, (real, pads) in padding.items()}
@@ -436,71 +443,7 @@ print(
 )
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 6 · Is less padding faster? Timed on the same batches
-#
-# Padding is work: an LSTM reading a padded batch steps through every position. We time
-# training steps of the same model on each loader's batches, once reading the whole padded
-# rectangle and once with packed sequences (§7), which skip the padding at the cost of some
-# bookkeeping. Fair timing: each loader's first `config.timing_batches` batches are taken
-# **once** (`list(islice(loader, n))`), every variant trains on exactly those, after one
-# warm-up pass, and the median of `config.timing_repeats` passes is reported as real tokens
-# (and texts) per second.
-
-# %% slideshow={"slide_type": "subslide"}
-timed_batches = {
-    name: list(islice(loader, config.timing_batches)) for name, loader in loaders.items()
-}
-
-
-def train_steps(model, optimizer, batches):
-    """One optimizer step per batch (the timed work)."""
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    for ids, lengths, targets in batches:
-        loss = loss_fn(model(ids, lengths).squeeze(1), targets.float())  # logits: (batch,)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-
-timing = {}
-for name, batches in timed_batches.items():
-    real_tokens = sum(int(lengths.sum()) for _, lengths, _ in batches)
-    texts = sum(len(lengths) for _, lengths, _ in batches)
-    for packed in (False, True):
-        seed_everything(profile.seed)
-        model = BiLSTMClassifier(
-            len(vocab), config.embed_dim, config.hidden_size, config.dense_dim, packed=packed
-        )
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-        seconds = median_seconds(
-            partial(train_steps, model, optimizer, batches), repeats=config.timing_repeats
-        )
-        timing[name, packed] = (real_tokens / seconds, texts / seconds)
-base = timing["fixed", False][0]
-print(f"{'batching':<10} {'LSTM reads':<10} {'real tokens/s':>14} {'texts/s':>9} {'vs fixed':>9}")
-for (name, packed), (tokens_s, texts_s) in timing.items():
-    print(
-        f"{name:<10} {'packed' if packed else 'the pads':<10} {tokens_s:>14,.0f} "
-        f"{texts_s:>9,.0f} {tokens_s / base:>8.2f}×"
-    )
-
-# %% [markdown] slideshow={"slide_type": "fragment"}
-# Read the ratios, not the absolute speeds (those depend on the machine and on what else it
-# runs). On a CPU an LSTM's cost follows the number of **time steps** it loops over, which is the
-# batch's width, whether it reads the pads or skips them with packing; packing adds bookkeeping
-# per step. So the width, which bucketing shrinks, is what sets the speed:
-
-# %% slideshow={"slide_type": "-"}
-for packed in (False, True):
-    speedup = timing["bucketing", packed][0] / timing["fixed", packed][0]
-    dynamic = timing["dynamic", packed][0] / timing["fixed", packed][0]
-    print(
-        f"LSTM {'packed' if packed else 'reading the pads'}: bucketing {speedup:.1f}× and "
-        f"dynamic padding {dynamic:.1f}× the tokens/s of fixed padding"
-    )
-
-# %% [markdown] slideshow={"slide_type": "slide"}
-# ## 7 · Packed sequences: stop the pads from leaking in
+# ## 6 · Packed sequences: stop the pads from leaking in
 #
 # An LSTM's last hidden state is meant to summarise the text. In a padded batch the forward
 # direction keeps running through the pads after the last word, and the backward direction
@@ -509,9 +452,9 @@ for packed in (False, True):
 # running, with `batch_sizes` saying how many. Each row's LSTM stops at its own last token.
 
 # %% slideshow={"slide_type": "subslide"}
-short = [i for i, n in enumerate(val_set.lengths) if 3 <= n <= 11]  # short, to draw
-picture = [val_set[i] for i in short[:5]]  # five validation sentences
-picture_ids, picture_lengths, _ = PadCollate(vocab.pad_id)(picture)  # (5, time), (5,)
+first_of_length = {n: i for i, n in reversed(list(enumerate(val_set.lengths)))}
+picture = [val_set[first_of_length[n]] for n in (6, 9, 4, 5)]  # four short validation sentences
+picture_ids, picture_lengths, _ = PadCollate(vocab.pad_id)(picture)  # (4, time), (4,)
 fig = draw_padded_and_packed(
     picture_lengths.tolist(), [vocab.decode(ids.tolist()) for ids, _ in picture]
 )
@@ -545,13 +488,110 @@ with torch.no_grad():
         print(f"packed={packed!s:<5}  alone {a.item():+.5f}   with 10 pads {b.item():+.5f}")
         assert torch.allclose(a, b) == packed
 
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## 7 · Is less padding faster? Timed on the same batches
+#
+# We time training steps of the same model on each loader's batches, once reading the whole
+# padded rectangle and once packed. Fair timing: each loader's first `config.timing_batches`
+# batches are taken **once** (`list(islice(loader, n))`), every variant trains on exactly those,
+# after one warm-up pass, and the median of `config.timing_repeats` passes is reported as real
+# tokens (and texts) per second. Beside the speeds, the table counts the work each variant asks
+# for: the **time steps** the LSTM loops over (the batches' widths, the same packed or not) and
+# the **row-steps**, one row advanced by one time step.
+
+# %% slideshow={"slide_type": "subslide"}
+timed_batches = {
+    name: list(islice(loader, config.timing_batches)) for name, loader in loaders.items()
+}
+
+
+def train_steps(model, optimizer, batches):
+    """One optimizer step per batch (the timed work)."""
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    for ids, lengths, targets in batches:
+        loss = loss_fn(model(ids, lengths).squeeze(1), targets.float())  # logits: (batch,)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+timing, work = {}, {}
+for name, batches in timed_batches.items():
+    real_tokens = sum(int(lengths.sum()) for _, lengths, _ in batches)
+    texts = sum(len(lengths) for _, lengths, _ in batches)
+    work[name] = {
+        "time steps": sum(ids.shape[1] for ids, _, _ in batches),  # the widths
+        "pads": sum(ids.numel() for ids, _, _ in batches),  # every row at every step
+        "packed": real_tokens,  # Σ over steps of the rows still running = the real tokens
+    }
+    for packed in (False, True):
+        seed_everything(profile.seed)
+        model = BiLSTMClassifier(
+            len(vocab), config.embed_dim, config.hidden_size, config.dense_dim, packed=packed
+        )
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        seconds = median_seconds(
+            partial(train_steps, model, optimizer, batches), repeats=config.timing_repeats
+        )
+        timing[name, packed] = (real_tokens / seconds, texts / seconds)
+base = timing["fixed", False][0]
+print(
+    f"{'batching':<10} {'time':>6} {'row-steps':>10} {'row-steps':>10} "
+    f"{'real tokens/s':>14} {'real tokens/s':>14} {'packed ÷':>9}"
+)
+print(
+    f"{'':<10} {'steps':>6} {'pads read':>10} {'packed':>10} {'pads read':>14} {'packed':>14} {'pads':>9}"
+)
+for name, count in work.items():
+    pads_s, packed_s = timing[name, False][0], timing[name, True][0]
+    print(
+        f"{name:<10} {count['time steps']:>6,} {count['pads']:>10,} {count['packed']:>10,} "
+        f"{pads_s:>14,.0f} {packed_s:>14,.0f} {packed_s / pads_s:>8.2f}×"
+    )
+
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# Does it matter after training? Two identical models, the same seed, the same dynamically
-# padded training batches (`config.packing_epochs` epoch(s)); one packs, the other reads the
-# pads. Each is scored on the **validation** sentences batched three ways: dynamically padded
-# in training-size batches, padded to the fixed `max_len`, and one sentence at a time (no
-# padding at all). One training run per model is what this budget allows, so the uncertainty is
-# a paired bootstrap over the validation sentences; it ignores seed-to-seed variation.
+# **Why packing helps in one row and hurts in another.** An LSTM is a loop over time steps; each
+# step multiplies the rows it is given by the same weight matrices. Reading the pads, every step
+# advances every row of the batch, so a batch costs rows × width row-steps. Packed, step *t*
+# advances only `batch_sizes[t]` rows, the rows still running, so a packed batch costs the
+# **sum over time steps of the rows still running**, which is its number of real tokens. Packing
+# also adds work of its own: sorting the rows, packing and unpacking, and one smaller matrix
+# product per step, which a CPU runs less efficiently than one large one. So packing can pay
+# where it skips many row-steps, and costs where there are few to skip. The numbers above, side
+# by side (timings on a busy machine move; the row-step counts do not):
+
+# %% slideshow={"slide_type": "-"}
+for name in ("fixed", "bucketing"):
+    skipped = 1 - work[name]["packed"] / work[name]["pads"]
+    ratio = timing[name, True][0] / timing[name, False][0]
+    print(
+        f"{name:<9}: packing skips {skipped:.0%} of the row-steps and trains at {ratio:.2f}× "
+        f"the speed of reading the pads ({'faster' if ratio > 1 else 'slower'})."
+    )
+fastest = max(timing, key=lambda key: timing[key][0])
+print(
+    f"fastest of the six: {fastest[0]} batching, LSTM "
+    f"{'packed' if fastest[1] else 'reading the pads'}, at {timing[fastest][0] / base:.1f}× "
+    f"the real tokens/s of fixed padding reading the pads; bucketing needs "
+    f"{work['bucketing']['time steps'] / work['fixed']['time steps']:.0%} of fixed padding's "
+    f"time steps."
+)
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# Read the ratios, not the absolute speeds (those depend on the machine and on what else it
+# runs). Bucketing removes the pads before the LSTM sees them, and with them most of the time
+# steps; packing removes pads inside the LSTM, at a price. What packing is *for* is the next
+# section: correct answers, whatever the padding.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## 8 · Does packing matter after training?
+#
+# Two identical models, the same seed, the same dynamically padded training batches
+# (`config.packing_epochs` epoch(s)); one packs, the other reads the pads. Each is scored on the
+# **validation** sentences batched three ways: dynamically padded in training-size batches,
+# padded to the fixed `max_len`, and one sentence at a time (no padding at all). One training run
+# per model is what this budget allows, so the uncertainty is a paired bootstrap over the
+# validation sentences; it ignores seed-to-seed variation.
 
 # %% slideshow={"slide_type": "-"}
 val_loaders = {
@@ -603,6 +643,10 @@ print(
 gap = paired_bootstrap(
     truth, answers[alone_name, True], answers[alone_name, False], seed=profile.seed
 )
+row_gaps = (answers[alone_name, True] == truth).float() - (
+    answers[alone_name, False] == truth
+).float()
+smallest = min_detectable_difference(len(truth), row_sd=row_gaps.std().item())
 print(
     "one sentence at a time: packing",
     "measurably helps"
@@ -610,25 +654,27 @@ print(
     else "measurably hurts"
     if gap.high < 0
     else "makes no difference measurable at this budget",
-    f"(interval {gap.low:+.3f}..{gap.high:+.3f}).",
+    f"(interval {gap.low:+.3f}..{gap.high:+.3f}); these {len(truth)} sentences detect a true "
+    f"difference of about ±{smallest:.3f} (95% test, 80% power).",
 )
 
 # %% [markdown] slideshow={"slide_type": "fragment"}
 # Read the table by columns and by rows, and only as far as the intervals allow. The packed
-# model's answers do not depend on how the sentences are batched (at most a borderline case
-# flips from rounding). The model that reads the pads was trained with them, and an LSTM can
-# partly learn to carry its state across pad steps (the pad embedding is a zero vector), so its
-# accuracy may or may not differ measurably from the packed model's; but its answer for a
-# sentence depends on how much padding its batch-mates bring (the count printed above). A model
-# whose prediction changes with the company it is batched with has a bug, whatever its average.
+# model's answers do not depend on how the sentences are batched (the count of changed answers
+# above). The model that reads the pads was trained with them, and an LSTM can partly learn to
+# carry its state across pad steps (the pad embedding is a zero vector), so its accuracy need not
+# differ measurably from the packed model's; but its answer for a sentence depends on how much
+# padding its batch-mates bring. A model whose prediction changes with the company it is batched
+# with has a bug, whatever its average; and a gap smaller than the detectable difference printed
+# above could not be seen here even if it were real.
 #
-# Bucketing and packing go together: bucketing removes most of the padding, so there is little
-# left to leak, and packing makes the rest harmless. `sst2_loaders` (notebook 01) uses both.
+# Bucketing and packing go together: bucketing removes most of the padding (and the time), and
+# packing makes the rest harmless. `sst2_loaders` (notebook 01) uses both.
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Speaker notes: ask the room to predict the padding share of dynamic padding before showing
-# the table; most guess it is small. The histogram's long tail is the explanation. The timing
-# ratios move with the machine; point at the ratio column only.
+# the table; most guess it is small. The histogram's long tail is the explanation. In §7, ask
+# why packing can be slower once bucketing has run: there are few pads left to skip.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
@@ -643,8 +689,8 @@ print(
 
 # %% slideshow={"slide_type": "-"}
 from nlpcourse.exercises.ch02 import (
-    check_fixed_padding,
-    check_padding_mask,
+    check_mask_collate,
+    check_packed_batch_sizes,
     check_token_budget_batches,
 )
 
@@ -654,46 +700,76 @@ def make_batches(lengths, max_tokens):
     ...
 
 
-check_token_budget_batches(make_batches)
+_ = check_token_budget_batches(make_batches)  # prints its verdict
 
 
 # %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
-def solution_batches(lengths, max_tokens):
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])  # shortest first
-    batches, batch = [], []
-    for index in order:
-        if batch and lengths[index] * (len(batch) + 1) > max_tokens:  # the newest is the longest
-            batches.append(batch)
-            batch = []
-        batch.append(index)
-    return [*batches, batch] if batch else batches
+def solution_batches(lengths, max_tokens, pool_size=1_000, seed=0):
+    """Shuffle, then sort within pools (as the bucketing sampler does) and fill to the budget."""
+    order = torch.randperm(len(lengths), generator=torch.Generator().manual_seed(seed)).tolist()
+    batches = []
+    for start in range(0, len(order), pool_size):
+        pool = sorted(order[start : start + pool_size], key=lambda i: lengths[i])  # shortest first
+        batch = []
+        for index in pool:
+            if batch and lengths[index] * (len(batch) + 1) > max_tokens:  # the newest is longest
+                batches.append(batch)
+                batch = []
+            batch.append(index)
+        batches.append(batch)  # a pool is never empty, so neither is its last batch
+    return batches
 
 
 assert check_token_budget_batches(solution_batches)
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# **2.** Attention layers (notebook 04) need a mask instead of lengths. For the batch of
-# lengths below, build the `(batch, time)` boolean mask that is True at real tokens, using
-# only tensor operations (no loop).
+# **2. A collate that also returns the mask.** Attention layers (notebook 04) need a mask instead
+# of lengths. Write `collate(examples, pad_id)` that turns a list of `(ids, label)` examples into
+# `(ids, lengths, mask, labels)`: `ids` `(batch, time)` padded with `pad_id` to the longest row,
+# `lengths` and `labels` `(batch,)`, and `mask` a `(batch, time)` boolean tensor, True at real
+# tokens, built with tensor operations (no loop). The check compares it with the package's
+# collate on batches of its own.
+
 
 # %% slideshow={"slide_type": "-"}
-lengths = torch.tensor([5, 2, 7, 1])
-my_mask = None  # your answer
-check_padding_mask(my_mask, lengths)
+def collate(examples, pad_id):
+    """Your code: return ids, lengths, mask, labels."""
+    ...
+
+
+_ = check_mask_collate(collate)
+
 
 # %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
-my_mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]  # (4, 7)
-assert check_padding_mask(my_mask, lengths)
+def solution_collate(examples, pad_id):
+    ids, lengths, labels = pad_collate(examples, pad_id)  # (batch, time), (batch,), (batch,)
+    mask = torch.arange(ids.shape[1])[None, :] < lengths[:, None]  # (batch, time)
+    return ids, lengths, mask, labels
+
+
+assert check_mask_collate(solution_collate)
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# **3.** How many padding tokens does fixed-length padding to `config.max_len` add to the
-# validation sentences? Use the untruncated lengths, `val_lengths_all` — careful with sentences
-# longer than `max_len`.
+# **3. Packing's bookkeeping by hand.** Write `batch_sizes(lengths)` returning, for each time step
+# of the longest row, how many rows are still running: what `pack_padded_sequence` stores in
+# `batch_sizes`, and what a packed LSTM pays for at each step. The check compares it with
+# PyTorch's on lengths of its own.
+
 
 # %% slideshow={"slide_type": "-"}
-my_pads = None  # your answer
-check_fixed_padding(my_pads, val_lengths_all, config.max_len)
+def batch_sizes(lengths):
+    """Your code: one count per time step."""
+    ...
+
+
+_ = check_packed_batch_sizes(batch_sizes)
+
 
 # %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
-my_pads = sum(max(0, config.max_len - length) for length in val_lengths_all)
-assert check_fixed_padding(my_pads, val_lengths_all, config.max_len)
+def solution_batch_sizes(lengths):
+    lengths = torch.as_tensor(lengths)  # (batch,)
+    steps = torch.arange(int(lengths.max()))  # (time,)
+    return (lengths[None, :] > steps[:, None]).sum(dim=1).tolist()  # (time,) rows running
+
+
+assert check_packed_batch_sizes(solution_batch_sizes)

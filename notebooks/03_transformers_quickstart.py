@@ -22,16 +22,19 @@
 # Those five lines hide most of what there is to know about using a pretrained model. This
 # notebook opens each of them:
 #
-# 1. **The tokenizer** — how WordPiece cuts text into pieces, what `input_ids`,
-#    `attention_mask` and `token_type_ids` are, special tokens, padding and truncation,
-#    batches, offsets back to the characters, unknown tokens, and what happens to Chinese text.
+# 1. **The tokenizer** — its pipeline (normalise → pre-tokenise → WordPiece → ids and masks),
+#    what `input_ids`, `attention_mask` and `token_type_ids` are, special tokens, padding and
+#    truncation, unknown tokens, and what happens to Chinese text.
 # 2. **From a dataset to batches** — `datasets.map` and `DataCollatorWithPadding`, written out.
 # 3. **The forward pass** — what `outputs.loss` and `outputs.logits` are (we recompute the
 #    loss by hand), transformers 5's *load report*, and where the parameters live.
-# 4. **BERT, GPT, T5 under one interface** — the `Auto…` classes, with a tiny GPT-2 and a tiny
-#    T5 built offline beside the real BERT: what is the same, what differs.
+# 4. **One interface** — the `Auto…` classes.
 # 5. **Keeping a model** — a short fine-tune, `save_pretrained` → `from_pretrained` with
 #    identical logits, and `pipeline("text-classification")`.
+#
+# **Going further** (at the end): offsets back to the characters, and a tiny GPT-2 and T5 built
+# offline beside the real BERT — the same round trip, the causal mask, `generate`, and a causal
+# language model's loss.
 #
 # The checkpoint comes from the profile: in `quick` it is
 # `sentence-transformers/all-MiniLM-L6-v2`, a real pretrained 6-layer BERT that uses the very
@@ -39,13 +42,18 @@
 # `bert-base-uncased` would give); in `full` it is `bert-base-uncased` itself.
 
 # %% slideshow={"slide_type": "skip"}
+import logging
 import tempfile
 from pathlib import Path
+
+for noisy in ("torchao", "torch.utils._pytree"):  # transformers imports torchao: GPU-kernel notes
+    logging.getLogger(noisy).setLevel(logging.ERROR)
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 import transformers
+from datasets import disable_progress_bars
 from transformers import BertForSequenceClassification, BertTokenizer, DataCollatorWithPadding
 
 from nlpcourse.config import get_device, get_profile, seed_everything
@@ -54,15 +62,18 @@ from nlpcourse.data.runs import run_dir
 from nlpcourse.data.splits import sst2_subset
 from nlpcourse.evaluate.efficiency import count_parameters
 from nlpcourse.evaluate.stats import bootstrap_accuracy
+from nlpcourse.plots.tokenize import draw_tokenizer_pipeline
 from nlpcourse.text.hf_batches import make_loader, tokenize_dataset
 from nlpcourse.train.loop import fit, predict
 
 profile = get_profile()
 seed_everything(profile.seed)
 device = get_device()
+disable_progress_bars()  # no 'Map: 0%' bars from datasets
+transformers.utils.logging.disable_progress_bar()  # no 'Loading weights' bars
 print(f"transformers {transformers.__version__}, torch {torch.__version__}, device {device}")
 print(f"profile {profile.name!r}: BERT role played by {profile.bert}")
-require_checkpoint(profile.bert)  # if it is missing: one clear message saying what to set
+_ = require_checkpoint(profile.bert)  # if it is missing: one clear message saying what to set
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · The tokenizer
@@ -70,21 +81,18 @@ require_checkpoint(profile.bert)  # if it is missing: one clear message saying w
 # The article's first line still works:
 
 # %% slideshow={"slide_type": "-"}
+from transformers import BertTokenizerFast
+
 tokenizer = BertTokenizer.from_pretrained(profile.bert)
 print(type(tokenizer).__name__, "fast:", tokenizer.is_fast, "vocabulary:", len(tokenizer))
+assert BertTokenizerFast is BertTokenizer and tokenizer.is_fast
 
-# %% [markdown] slideshow={"slide_type": "subslide"}
+# %% [markdown] slideshow={"slide_type": "fragment"}
 # **What changed in transformers 5.** There used to be two classes: `BertTokenizer`, written
 # in Python, and `BertTokenizerFast`, backed by the Rust `tokenizers` library. Since
 # transformers 5 there is one: `BertTokenizer` *is* the fast tokenizer (`BertTokenizerFast` is
-# kept as an alias), so features that were fast-only — offsets, `word_ids()` — now work with
-# the article's class.
-
-# %% slideshow={"slide_type": "-"}
-from transformers import BertTokenizerFast
-
-assert BertTokenizerFast is BertTokenizer and tokenizer.is_fast
-print([cls.__name__ for cls in type(tokenizer).__mro__[:3]])
+# kept as an alias, as the `assert` shows), so features that were fast-only — offsets,
+# `word_ids()` — now work with the article's class.
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The article's sentence
@@ -132,13 +140,41 @@ for word in ["movie", "tokenizers", "unbelievably", "strawberries", "huggingface
     print(f"{word:<14} → {tokenizer.tokenize(word)}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
+# ### The pipeline, stage by stage
+#
 # Before any cutting, the tokenizer runs two simpler steps: a **normalizer** (lower-casing,
 # stripping accents, cleaning control characters, putting spaces around Chinese characters)
 # and a **pre-tokenizer** (splitting on whitespace and punctuation). Then the **WordPiece
-# model** cuts each word greedily: take the longest prefix that is in the vocabulary, then the
-# longest `##`-piece that continues it, and so on; if some part cannot be matched, the whole
-# word becomes `[UNK]`. The algorithm is short enough to write out and check against the
-# library on real sentences:
+# model** cuts each word into pieces, the **post-processor** adds `[CLS]` and `[SEP]`, and
+# padding a batch adds `[PAD]`. The ids are the pieces' rows in the vocabulary; the attention
+# mask marks the real tokens. Each row of the figure is what one stage gives for one text,
+# computed by the tokenizer's own parts (`tokenizer.backend_tokenizer`, the Rust tokenizer):
+
+# %% slideshow={"slide_type": "subslide"}
+example = "CAFÉ tokenizers!"
+backend = tokenizer.backend_tokenizer  # normalizer → pre-tokenizer → WordPiece model
+normalized = backend.normalizer.normalize_str(example)
+words = [word for word, _span in backend.pre_tokenizer.pre_tokenize_str(normalized)]
+width = len(tokenizer.tokenize(example)) + 4  # 2 specials and 2 pads, as in a wider batch
+padded = tokenizer(example, padding="max_length", max_length=width)
+fig = draw_tokenizer_pipeline(
+    [
+        ("text", "as typed", [example]),
+        ("normalise", "lower-case, strip accents", [normalized]),
+        ("pre-tokenise", "split at spaces, punctuation", words),
+        ("WordPiece", "longest known piece first", tokenizer.tokenize(example)),
+        ("specials, pads", "[CLS] text [SEP], then [PAD]", padded.tokens()),
+        ("input_ids", "rows of the embedding table", [str(i) for i in padded["input_ids"]]),
+        ("attention_mask", "1 real token, 0 padding", [str(m) for m in padded["attention_mask"]]),
+    ]
+)
+fig.savefig(run_dir("03_transformers_quickstart") / "tokenizer_pipeline.png", dpi=80)
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# The WordPiece model cuts each word greedily: take the longest prefix that is in the
+# vocabulary, then the longest `##`-piece that continues it, and so on; if some part cannot be
+# matched, the whole word becomes `[UNK]`. The algorithm is short enough to write out and check
+# against the library on real sentences:
 
 # %% slideshow={"slide_type": "-"}
 vocab = tokenizer.get_vocab()  # piece → id
@@ -159,9 +195,6 @@ def wordpiece(word: str, vocab: dict[str, int], unk: str = "[UNK]") -> list[str]
         pieces.append(piece)
         start = end
     return pieces
-
-
-backend = tokenizer.backend_tokenizer  # the Rust tokenizer: normalizer → pre-tokenizer → model
 
 
 def tokenize_by_hand(text: str) -> list[str]:
@@ -185,11 +218,16 @@ print(backend.normalizer.normalize_str("Naïve CAFÉ"), "|", tokenize_by_hand("N
 # ### Unknown tokens
 #
 # Because any English word can be spelled out of single letters (which are all in the
-# vocabulary as `a`…`z` and `##a`…`##z`), `[UNK]` is rare in English text. It appears for
-# characters the vocabulary never saw: most emoji, many symbols and scripts. Accents are
-# stripped by the uncased normalizer rather than becoming `[UNK]`.
+# vocabulary as `a`…`z` and `##a`…`##z`), `[UNK]` should be rare in English text (the first line
+# below counts it in the 300 SST-2 sentences). It appears for characters the vocabulary never
+# saw: most emoji, many symbols and scripts. Accents are stripped by the uncased normalizer
+# rather than becoming `[UNK]`.
 
 # %% slideshow={"slide_type": "-"}
+sst2_pieces = [piece for s in sentences for piece in tokenizer.tokenize(s)]
+print(
+    f"[UNK] in {len(sentences)} SST-2 sentences: {sst2_pieces.count('[UNK]')} of {len(sst2_pieces):,} pieces"
+)
 for text in ["I ❤️ this café", "The 🤗 library", "Temperature: 21℃"]:
     print(f"{text!r:<22} → {tokenizer.tokenize(text)}")
 
@@ -281,39 +319,8 @@ print(batch["attention_mask"])
 # %% [markdown] slideshow={"slide_type": "fragment"}
 # The third sentence was cut to 12 tokens, and its last token is still `[SEP]`: truncation
 # removes words, not the special tokens. Other options: `padding="max_length"` pads everything
-# to `max_length` (wasteful; dynamic padding per batch, as above, is the usual choice, and §2
-# builds it), and `padding_side="left"` for decoder models that generate text.
-
-# %% [markdown] slideshow={"slide_type": "subslide"}
-# ### Offsets: from tokens back to characters
-#
-# With `return_offsets_mapping=True` every token comes with the `(start, end)` characters it
-# came from (special tokens get `(0, 0)`), and `word_ids()` says which word each token belongs
-# to. That is how a token-level prediction (a named entity, an answer span) is turned back into
-# a piece of the original text.
-
-# %% slideshow={"slide_type": "-"}
-text = "Tokenizers handle unbelievably rare words."
-enc = tokenizer(text, return_offsets_mapping=True)
-rows = [
-    {
-        "token": token,
-        "word": "-" if word is None else word,
-        "span": (start, end),
-        "text": text[start:end],
-    }
-    for token, word, (start, end) in zip(
-        enc.tokens(), enc.word_ids(), enc["offset_mapping"], strict=True
-    )
-]
-print(pd.DataFrame(rows).to_string(index=False))
-start, end = enc.word_to_chars(2)  # the third word
-print(
-    "word 2 is",
-    repr(text[start:end]),
-    "made of",
-    [t for t, w in zip(enc.tokens(), enc.word_ids(), strict=True) if w == 2],
-)
+# to `max_length` (notebook 02 counted what such padding costs; dynamic padding per batch, as
+# above, is the usual choice, and §2 builds it), and `padding_side="left"` for decoder models that generate text.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2 · From a dataset to padded batches
@@ -336,16 +343,43 @@ def encode(batch):
 tokenized = rows.map(encode, batched=True, remove_columns=["text"])
 tokenized = tokenized.rename_column("label", "labels")  # the name the models' forward expects
 print(tokenized)
-collator = DataCollatorWithPadding(tokenizer, return_tensors="pt")
 features = [tokenized[i] for i in range(4)]  # 4 dicts of lists, lengths differ
-open_batch = collator(features)  # dict of (4, longest) tensors
 print("lengths", [len(f["input_ids"]) for f in features])
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# The collator, written out: find the longest row of the batch, extend every list to that
+# length (`[PAD]`'s id for `input_ids`, 0 for the attention mask, so padding is masked, and 0 for
+# the type ids), stack the lists into tensors, and keep the labels as they are.
+
+
+# %% slideshow={"slide_type": "-"}
+def pad_batch(features, pad_id):
+    """[{input_ids, token_type_ids, attention_mask, labels}, ...] → dict of stacked tensors."""
+    longest = max(len(f["input_ids"]) for f in features)
+    batch = {}
+    for name in features[0]:
+        if name == "labels":
+            batch[name] = torch.tensor([f[name] for f in features])  # (batch,)
+            continue
+        fill = pad_id if name == "input_ids" else 0  # masks and type ids pad with 0
+        padded = [f[name] + [fill] * (longest - len(f[name])) for f in features]
+        batch[name] = torch.tensor(padded)  # (batch, longest)
+    return batch
+
+
+open_batch = pad_batch(features, tokenizer.pad_token_id)
+library_batch = DataCollatorWithPadding(tokenizer, return_tensors="pt")(features)
+assert open_batch.keys() == library_batch.keys()
+for name in open_batch:
+    torch.testing.assert_close(open_batch[name], library_batch[name])
 print({name: tuple(tensor.shape) for name, tensor in open_batch.items()})
+print(open_batch["attention_mask"])
 
 # %% [markdown] slideshow={"slide_type": "fragment"}
-# `nlpcourse.text.hf_batches` wraps these two steps: `tokenize_dataset` (the `.map`, with checks) and
-# `make_loader` (a `DataLoader` with the collator). Same rows in, same batch out; the notebook
-# uses the helpers from here on.
+# `DataCollatorWithPadding` gives the same tensors (the `assert`), and also pads to a multiple of
+# a number on request. `nlpcourse.text.hf_batches` wraps the two steps: `tokenize_dataset` (the
+# `.map`, with checks) and `make_loader` (a `DataLoader` with the library's collator). Same rows
+# in, same batch out; the notebook uses the helpers from here on.
 
 # %% slideshow={"slide_type": "-"}
 helper_set = tokenize_dataset(rows, tokenizer, profile.max_len)
@@ -361,8 +395,14 @@ print("tokenize_dataset + make_loader give the same batch")
 #
 # The article loads `BertForSequenceClassification` with `num_labels=2`. That class is a
 # `BertModel` (embeddings + encoder layers + a pooler) with a new classification head on top:
-# dropout and one `Linear(hidden, num_labels)` applied to the pooled `[CLS]` vector. Naming
-# the labels (`id2label`) costs nothing and makes every later output readable.
+# dropout and one `Linear(hidden, num_labels)` applied to the pooled `[CLS]` vector. The
+# **pooler** is a dense layer and a tanh on `[CLS]`'s last hidden state. In `bert-base-uncased`
+# it was trained during pretraining (next-sentence prediction); the quick checkpoint's pooler was
+# not trained for classification: sentence-transformers trained `all-MiniLM-L6-v2` through the
+# *mean* of its token vectors, so the pooler's weights in the file took no part in that
+# training. Notebook 06's configuration treats it accordingly (in `quick` the pooler learns at the
+# new head's rate), and notebook 05 compares `[CLS]` with mean pooling. Naming the labels
+# (`id2label`) costs nothing and makes every later output readable.
 #
 # Watch the **load report** printed below: it replaced the old "Some weights of
 # BertForSequenceClassification were not initialized…" warning in transformers 5.
@@ -391,6 +431,7 @@ print({key: sorted(value) for key, value in loading_info.items() if key != "erro
 assert set(loading_info["missing_keys"]) == {"classifier.weight", "classifier.bias"}
 assert not loading_info["unexpected_keys"] and not loading_info["mismatched_keys"]
 print("in eval mode after loading:", not model.training)  # dropout is off until model.train()
+transformers.logging.set_verbosity_error()  # the load report was the lesson: quiet from here on
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # Now the article's call. One fix: the article builds the label with
@@ -469,14 +510,15 @@ assert count_parameters(embeddings) == (
 )
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 4 · BERT, GPT, T5 under one interface
+# ## 4 · One interface: the `Auto…` classes
 #
 # The article says the library puts BERT, GPT and T5 behind one interface. That interface is
 # the `Auto…` classes: `AutoConfig`, `AutoTokenizer` and `AutoModel…` read a checkpoint's
 # `config.json` (its `model_type`) and pick the right classes, so the same code loads BERT,
 # RoBERTa, GPT-2 or T5. The suffix names the **task head**: `AutoModel` (the bare body),
 # `…ForSequenceClassification`, `…ForCausalLM` (next-token prediction, GPT), `…ForSeq2SeqLM`
-# (an encoder reads, a decoder writes, T5). First, the article's classes found automatically:
+# (an encoder reads, a decoder writes, T5). The article's classes, found automatically (a tiny
+# GPT-2 and T5 built from configurations go through the same calls in *Going further*):
 
 # %% slideshow={"slide_type": "-"}
 from transformers import (
@@ -497,7 +539,241 @@ assert type(auto_tokenizer) is BertTokenizer and type(auto_model) is BertForSequ
 assert auto_tokenizer("Hello world!")["input_ids"] == encoding["input_ids"]
 del auto_model
 
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## 5 · Training the head a little, saving and loading
+#
+# The loss exists to be minimised. The article's case study (notebook 06) and notebook 05 do
+# fine-tuning properly; here a short run on a small SST-2 subset is enough to give the head
+# some meaning before we save the model and put it in a pipeline. `loss.backward()` and an
+# optimizer step are what `nlpcourse.train.loop.fit` does for every batch. (The article's
+# `from transformers import AdamW` no longer exists; PyTorch's `torch.optim.AdamW` is the
+# replacement.) The score is taken on the **validation** sentences, with a bootstrap interval
+# over them; the course's test sentences are not used here.
+
+# %% slideshow={"slide_type": "-"}
+cfg = profile.attention
+train_rows = sst2["train"].shuffle(seed=profile.seed).select(range(cfg.quickstart_train_size))
+train_loader = make_loader(
+    tokenize_dataset(train_rows, tokenizer, profile.max_len),
+    tokenizer,
+    batch_size=cfg.quickstart_batch_size,
+    shuffle=True,
+    seed=profile.seed,
+)
+val_loader = make_loader(
+    tokenize_dataset(sst2["validation"], tokenizer, profile.max_len), tokenizer, batch_size=64
+)
+model.to(device)
+history = fit(
+    model,
+    train_loader,
+    epochs=1,
+    optimizer=torch.optim.AdamW(model.parameters(), lr=cfg.quickstart_lr),
+)
+val_predictions = predict(model, val_loader).argmax(dim=-1)  # (rows,)
+accuracy = bootstrap_accuracy(sst2["validation"]["label"], val_predictions, seed=profile.seed)
+print(
+    f"validation accuracy after one epoch on {cfg.quickstart_train_size:,} sentences: "
+    f"{accuracy.estimate:.3f} (95% bootstrap interval {accuracy.low:.3f}..{accuracy.high:.3f})"
+)
+
 # %% [markdown] slideshow={"slide_type": "subslide"}
+# ### `save_pretrained` → `from_pretrained`
+#
+# `save_pretrained` writes a folder that `from_pretrained` can read: the weights as
+# **safetensors** (a plain tensor file that, unlike a pickle, cannot run code when loaded),
+# `config.json` (architecture and label names) and, if you save it too, the tokenizer.
+# The folder then works exactly like a hub id.
+
+# %% slideshow={"slide_type": "-"}
+save_dir = run_dir("03_transformers_quickstart") / "minibert-sst2"
+model.save_pretrained(save_dir)
+tokenizer.save_pretrained(save_dir)
+print(sorted(path.name for path in save_dir.iterdir()))
+assert (save_dir / "model.safetensors").is_file()
+
+reloaded, reload_info = BertForSequenceClassification.from_pretrained(
+    save_dir, output_loading_info=True
+)
+reloaded_tokenizer = BertTokenizer.from_pretrained(save_dir)
+assert not reload_info["missing_keys"], "the saved folder holds the head too"
+
+model.eval()
+probe = tokenizer(texts, padding=True, return_tensors="pt").to(device)
+with torch.no_grad():
+    before = model(**probe).logits
+    reloaded.to(device)
+    after = reloaded(
+        **reloaded_tokenizer(texts, padding=True, return_tensors="pt").to(device)
+    ).logits
+print(after)
+assert torch.equal(before, after), "reloaded model must give identical logits"
+print("identical logits after the round trip; label names:", reloaded.config.id2label)
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# This time `reload_info` lists no missing key (the `assert` above): the head was saved with the
+# rest.
+#
+# ### `pipeline`: tokenise, run, post-process in one call
+#
+# `pipeline("text-classification", ...)` wraps the three steps we did by hand (tokenizer →
+# model → softmax and `id2label`). Give it the model and tokenizer objects (or the saved
+# folder); `top_k=None` returns the score of every label.
+
+# %% slideshow={"slide_type": "-"}
+from transformers import pipeline
+
+classifier = pipeline(
+    "text-classification", model=reloaded, tokenizer=reloaded_tokenizer, device=device
+)
+reviews = ["An instant classic, funny and moving.", "A tedious, overlong mess.", "It is a film."]
+for review, result in zip(reviews, classifier(reviews), strict=True):
+    print(f"{result['label']:>8} {result['score']:.3f}  {review}")
+print(classifier(reviews[0], top_k=None))
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# The labels are readable because we set `id2label` when loading; without it they would be
+# `LABEL_0` and `LABEL_1`. The scores come from a head trained for a single short epoch:
+# notebooks 05 and 06 show how far proper fine-tuning takes them.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Speaker notes: in *Going further*, ask which of the three models could fill in a blank in the middle of a
+# sentence (BERT: it sees both sides) and which could write a continuation (GPT-2, T5's
+# decoder). The causal-mask test is the slide to linger on.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Exercises
+#
+# **1. Where the separators are.** Write `find_seps(first, second)`: encode the two texts as one
+# pair with `tokenizer` and return the positions (indices into `input_ids`) of every `[SEP]`
+# token. The check runs it on pairs of its own.
+
+# %% slideshow={"slide_type": "-"}
+from nlpcourse.exercises.ch03 import check_cls_head, check_sep_positions, check_toy_wordpiece
+
+
+def find_seps(first, second):
+    """Your code: the positions of [SEP] in tokenizer(first, second)["input_ids"]."""
+    ...
+
+
+_ = check_sep_positions(find_seps)  # prints its verdict
+
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
+def solution_seps(first, second):
+    ids = tokenizer(first, second)["input_ids"]
+    return [i for i, token in enumerate(ids) if token == tokenizer.sep_token_id]
+
+
+assert check_sep_positions(solution_seps)
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **2. The article's head, by hand.** `BertForSequenceClassification` is a `BertModel` with a
+# head on top (§3). Write a module `ClsClassifier(body, num_labels)` that keeps the `BertModel`
+# it is given as `self.body` and a new `torch.nn.Linear` as `self.classifier`, and whose
+# `forward(input_ids, attention_mask, token_type_ids)` returns the logits
+# `(batch, num_labels)`. The check builds a small random `BertForSequenceClassification`, hands
+# your class its body, copies its head's weights into your `classifier`, and compares the
+# logits on a padded batch.
+
+
+# %% slideshow={"slide_type": "-"}
+class ClsClassifier(torch.nn.Module):
+    """Your code: BertModel → the pooled [CLS] vector → dropout → Linear."""
+
+    def __init__(self, body, num_labels):
+        super().__init__()
+        ...
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None): ...
+
+
+_ = check_cls_head(ClsClassifier)
+
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
+class SolutionClassifier(torch.nn.Module):
+    def __init__(self, body, num_labels):
+        super().__init__()
+        self.body = body
+        self.dropout = torch.nn.Dropout(body.config.hidden_dropout_prob)
+        self.classifier = torch.nn.Linear(body.config.hidden_size, num_labels)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+        out = self.body(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        )
+        return self.classifier(self.dropout(out.pooler_output))  # (batch, num_labels)
+
+
+assert check_cls_head(SolutionClassifier)
+mine = SolutionClassifier(model.bert, model.config.num_labels).eval()  # the trained model's body
+mine.classifier.load_state_dict(model.classifier.state_dict())  # and a copy of its head
+with torch.no_grad():
+    torch.testing.assert_close(mine(**probe), model(**probe).logits)  # the real checkpoint too
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **3. WordPiece on a toy vocabulary.** Build a vocabulary, a dict piece → id starting with the
+# five special tokens `[PAD]`, `[UNK]`, `[CLS]`, `[SEP]`, `[MASK]`, with as few entries as you
+# can, such that `BertTokenizer(vocab=your_vocab)` cuts these words exactly so:
+#
+# | word | pieces |
+# |---|---|
+# | playing | `play` `##ing` |
+# | played | `play` `##ed` |
+# | player | `play` `##er` |
+# | replay | `re` `##play` |
+# | replayed | `re` `##play` `##ed` |
+
+# %% slideshow={"slide_type": "-"}
+toy_vocab = None  # your answer: {"[PAD]": 0, "[UNK]": 1, ...}
+_ = check_toy_wordpiece(toy_vocab)
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
+pieces = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "play", "re", "##play", "##ing", "##ed"]
+toy_vocab = {piece: i for i, piece in enumerate([*pieces, "##er"])}  # no whole "replay"
+assert check_toy_wordpiece(toy_vocab)
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Going further
+#
+# Two side topics, run like the rest: offsets from tokens back to the characters, and the other
+# model families behind the same `Auto…` interface.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### Offsets: from tokens back to characters
+#
+# With `return_offsets_mapping=True` every token comes with the `(start, end)` characters it
+# came from (special tokens get `(0, 0)`), and `word_ids()` says which word each token belongs
+# to. That is how a token-level prediction (a named entity, an answer span) is turned back into
+# a piece of the original text.
+
+# %% slideshow={"slide_type": "-"}
+text = "Tokenizers handle unbelievably rare words."
+enc = tokenizer(text, return_offsets_mapping=True)
+rows = [
+    {
+        "token": token,
+        "word": "-" if word is None else word,
+        "span": (start, end),
+        "text": text[start:end],
+    }
+    for token, word, (start, end) in zip(
+        enc.tokens(), enc.word_ids(), enc["offset_mapping"], strict=True
+    )
+]
+print(pd.DataFrame(rows).to_string(index=False))
+start, end = enc.word_to_chars(2)  # the third word
+print(
+    "word 2 is",
+    repr(text[start:end]),
+    "made of",
+    [t for t, w in zip(enc.tokens(), enc.word_ids(), strict=True) if w == 2],
+)
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### BERT, GPT, T5 under one interface
+#
 # No pretrained GPT or T5 can be downloaded here, so we **build tiny ones from configurations**
 # (random weights, `from_config`), sized by the profile. They need a tokenizer: instead of
 # training one, both reuse BERT's WordPiece tokenizer (its vocabulary size, and its `[PAD]`,
@@ -624,7 +900,7 @@ assert gpt_out.shape[1] == prompt["input_ids"].shape[1] + 4
 # **A causal LM trains like any other model.** Its labels are the input ids themselves: the
 # model shifts them by one inside, so position *t* is scored on predicting token *t + 1*. The
 # loss is the cross-entropy of those predictions (checked by hand below), and a few AdamW steps
-# on one sentence bring it down, exactly as for the classifier of §3.
+# on one sentence bring it down, as for the classifier of §5.
 
 # %% slideshow={"slide_type": "-"}
 text_ids = tokenizer(
@@ -653,178 +929,3 @@ with torch.no_grad():  # T5 too: labels go to the decoder, shifted right inside
     t5_loss = t5(**a, labels=b["input_ids"]).loss
 print(f"T5 with labels: loss {t5_loss.item():.3f} (a scalar, like every model here)")
 del families, bert, gpt, t5
-
-# %% [markdown] slideshow={"slide_type": "slide"}
-# ## 5 · Training the head a little, saving and loading
-#
-# The loss exists to be minimised. The article's case study (notebook 06) and notebook 05 do
-# fine-tuning properly; here a short run on a small SST-2 subset is enough to give the head
-# some meaning before we save the model and put it in a pipeline. `loss.backward()` and an
-# optimizer step are what `nlpcourse.train.loop.fit` does for every batch. (The article's
-# `from transformers import AdamW` no longer exists; PyTorch's `torch.optim.AdamW` is the
-# replacement.) The score is taken on the **validation** sentences, with a bootstrap interval
-# over them; the course's test sentences are not used here.
-
-# %% slideshow={"slide_type": "-"}
-cfg = profile.attention
-train_rows = sst2["train"].shuffle(seed=profile.seed).select(range(cfg.quickstart_train_size))
-train_loader = make_loader(
-    tokenize_dataset(train_rows, tokenizer, profile.max_len),
-    tokenizer,
-    batch_size=cfg.quickstart_batch_size,
-    shuffle=True,
-    seed=profile.seed,
-)
-val_loader = make_loader(
-    tokenize_dataset(sst2["validation"], tokenizer, profile.max_len), tokenizer, batch_size=64
-)
-model.to(device)
-history = fit(
-    model,
-    train_loader,
-    epochs=1,
-    optimizer=torch.optim.AdamW(model.parameters(), lr=cfg.quickstart_lr),
-)
-val_predictions = predict(model, val_loader).argmax(dim=-1)  # (rows,)
-accuracy = bootstrap_accuracy(sst2["validation"]["label"], val_predictions, seed=profile.seed)
-print(
-    f"validation accuracy after one epoch on {cfg.quickstart_train_size:,} sentences: "
-    f"{accuracy.estimate:.3f} (95% bootstrap interval {accuracy.low:.3f}..{accuracy.high:.3f})"
-)
-
-# %% [markdown] slideshow={"slide_type": "subslide"}
-# ### `save_pretrained` → `from_pretrained`
-#
-# `save_pretrained` writes a folder that `from_pretrained` can read: the weights as
-# **safetensors** (a plain tensor file that, unlike a pickle, cannot run code when loaded),
-# `config.json` (architecture and label names) and, if you save it too, the tokenizer.
-# The folder then works exactly like a hub id.
-
-# %% slideshow={"slide_type": "-"}
-save_dir = run_dir("03_transformers_quickstart") / "minibert-sst2"
-model.save_pretrained(save_dir)
-tokenizer.save_pretrained(save_dir)
-print(sorted(path.name for path in save_dir.iterdir()))
-assert (save_dir / "model.safetensors").is_file()
-
-reloaded, reload_info = BertForSequenceClassification.from_pretrained(
-    save_dir, output_loading_info=True
-)
-reloaded_tokenizer = BertTokenizer.from_pretrained(save_dir)
-assert not reload_info["missing_keys"], "the saved folder holds the head too"
-
-model.eval()
-probe = tokenizer(texts, padding=True, return_tensors="pt").to(device)
-with torch.no_grad():
-    before = model(**probe).logits
-    reloaded.to(device)
-    after = reloaded(
-        **reloaded_tokenizer(texts, padding=True, return_tensors="pt").to(device)
-    ).logits
-print(after)
-assert torch.equal(before, after), "reloaded model must give identical logits"
-print("identical logits after the round trip; label names:", reloaded.config.id2label)
-
-# %% [markdown] slideshow={"slide_type": "subslide"}
-# This time there is no MISSING key in the load report: the head was saved with the rest.
-#
-# ### `pipeline`: tokenise, run, post-process in one call
-#
-# `pipeline("text-classification", ...)` wraps the three steps we did by hand (tokenizer →
-# model → softmax and `id2label`). Give it the model and tokenizer objects (or the saved
-# folder); `top_k=None` returns the score of every label.
-
-# %% slideshow={"slide_type": "-"}
-from transformers import pipeline
-
-classifier = pipeline(
-    "text-classification", model=reloaded, tokenizer=reloaded_tokenizer, device=device
-)
-reviews = ["An instant classic, funny and moving.", "A tedious, overlong mess.", "It is a film."]
-for review, result in zip(reviews, classifier(reviews), strict=True):
-    print(f"{result['label']:>8} {result['score']:.3f}  {review}")
-print(classifier(reviews[0], top_k=None))
-
-# %% [markdown] slideshow={"slide_type": "fragment"}
-# The labels are readable because we set `id2label` when loading; without it they would be
-# `LABEL_0` and `LABEL_1`. The scores come from a head trained for a single short epoch:
-# notebooks 05 and 06 show how far proper fine-tuning takes them.
-
-# %% [markdown] slideshow={"slide_type": "notes"}
-# Speaker notes: in §4, ask which of the three models could fill in a blank in the middle of a
-# sentence (BERT: it sees both sides) and which could write a continuation (GPT-2, T5's
-# decoder). The causal-mask test is the slide to linger on.
-
-# %% [markdown] slideshow={"slide_type": "slide"}
-# ## Exercises
-#
-# **1.** Write `find_seps(first, second)`: encode the two texts as one pair with `tokenizer`
-# and return the positions (indices into `input_ids`) of every `[SEP]` token. The check runs
-# it on pairs of its own.
-
-# %% slideshow={"slide_type": "-"}
-from nlpcourse.exercises.ch03 import (
-    check_head_parameters,
-    check_loss_by_hand,
-    check_segment_b_length,
-    check_sep_positions,
-)
-
-
-def find_seps(first, second):
-    """Your code: the positions of [SEP] in tokenizer(first, second)["input_ids"]."""
-    ...
-
-
-check_sep_positions(find_seps)
-
-
-# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
-def solution_seps(first, second):
-    ids = tokenizer(first, second)["input_ids"]
-    return [i for i, token in enumerate(ids) if token == tokenizer.sep_token_id]
-
-
-assert check_sep_positions(solution_seps)
-
-# %% [markdown] slideshow={"slide_type": "subslide"}
-# **2.** Encode the pair `("The movie was long.", "I loved every minute.")`. How many tokens
-# belong to the second segment (token type id 1)? Count with code, not by eye.
-
-# %% slideshow={"slide_type": "-"}
-segment_b_length = None  # your answer
-check_segment_b_length(segment_b_length)
-
-# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
-pair = tokenizer("The movie was long.", "I loved every minute.")
-segment_b_length = sum(pair["token_type_ids"])
-assert check_segment_b_length(segment_b_length)
-
-# %% [markdown] slideshow={"slide_type": "subslide"}
-# **3.** The article's case study (notebook 06) loads the model with `num_labels=4` for AG
-# News. How many parameters does the new classification head have for the profile's
-# checkpoint? Read the hidden size from the config.
-
-# %% slideshow={"slide_type": "-"}
-head_parameters = None  # your answer
-check_head_parameters(head_parameters)
-
-# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
-hidden_size = AutoConfig.from_pretrained(profile.bert).hidden_size
-head_parameters = hidden_size * 4 + 4
-assert check_head_parameters(head_parameters)
-
-# %% [markdown] slideshow={"slide_type": "subslide"}
-# **4.** For the logits `[[2.0, -1.0], [0.5, 0.5], [-3.0, 1.0]]` and labels `[0, 1, 0]`,
-# compute the mean cross-entropy loss *by hand* (with `logsumexp`, not `F.cross_entropy`).
-
-# %% slideshow={"slide_type": "-"}
-exercise_logits = torch.tensor([[2.0, -1.0], [0.5, 0.5], [-3.0, 1.0]])
-exercise_labels = torch.tensor([0, 1, 0])
-loss_by_hand = None  # your answer: a float or a 0-d tensor
-check_loss_by_hand(loss_by_hand)
-
-# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"} tags=["solution"]
-log_softmax = exercise_logits - exercise_logits.logsumexp(dim=-1, keepdim=True)  # (3, 2)
-loss_by_hand = -log_softmax[torch.arange(3), exercise_labels].mean()
-assert check_loss_by_hand(loss_by_hand)

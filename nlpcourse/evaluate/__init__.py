@@ -85,6 +85,7 @@ from nlpcourse.evaluate.stats import (
     disagreement_rate,
     format_mean_sd,
     mean_sd,
+    min_detectable_difference,
     paired_bootstrap,
     paired_seed_difference,
 )
@@ -141,6 +142,7 @@ __all__ = [
     "mean_sd",
     "median_seconds",
     "meta_model",
+    "min_detectable_difference",
     "optimizer_state_bytes",
     "paired_bootstrap",
     "paired_seed_difference",

@@ -131,3 +131,23 @@ def disagreement_rate(pred_a: Any, pred_b: Any) -> float:
     if a.shape != b.shape or a.size == 0:
         raise ValueError(f"Need two equal, non-empty prediction arrays, got {a.size} and {b.size}.")
     return float((a != b).mean())
+
+
+def min_detectable_difference(
+    n_rows: int, row_sd: float = 0.5, level: float = 0.95, power: float = 0.8
+) -> float:
+    """Smallest true difference in a mean over ``n_rows`` that the evaluation would detect.
+
+    A two-sided test at ``level`` finds a true difference this large with probability
+    ``power``: ``(z[1 - (1 - level) / 2] + z[power]) * row_sd / sqrt(n_rows)``. ``row_sd`` is
+    the standard deviation of one row's score: 0.5 is the worst case for one accuracy; for two
+    models scored on the same rows, use the sd of the per-row differences in correctness.
+    """
+    if n_rows < 1:
+        raise ValueError(f"n_rows must be at least 1, got {n_rows}.")
+    if row_sd < 0:
+        raise ValueError(f"row_sd must be non-negative, got {row_sd}.")
+    if not (0 < level < 1 and 0 < power < 1):
+        raise ValueError(f"level and power must lie in (0, 1), got {level} and {power}.")
+    z = NormalDist().inv_cdf
+    return (z(1 - (1 - level) / 2) + z(power)) * row_sd / math.sqrt(n_rows)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from nlpcourse.exercises import unanswered, verdict
-from nlpcourse.text.batching import padding_mask
+from nlpcourse.text.batching import PadCollate, padding_mask
 from nlpcourse.text.vocab import Vocabulary
 
 
@@ -149,3 +149,108 @@ def check_token_budget_batches(
         "every index once, every batch within its token budget, little padding.",
         "",
     )
+
+
+COLLATE_CASES = ((4, 0, 0), (7, 0, 1), (5, 3, 2), (1, 0, 3))  # (rows, pad_id, seed)
+
+
+def _random_examples(rows: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``rows`` examples ``(ids, label)`` of lengths 1..9, ids in 4..99 (never a pad id)."""
+    generator = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(1, 10, (rows,), generator=generator).tolist()
+    return [
+        (
+            torch.randint(4, 100, (length,), generator=generator),  # (length,)
+            torch.randint(0, 2, (), generator=generator),  # () class id
+        )
+        for length in lengths
+    ]
+
+
+def check_mask_collate(collate: Callable[..., Sequence[torch.Tensor]] | None) -> bool | None:
+    """Exercise 2: ``collate(examples, pad_id)`` → ``(ids, lengths, mask, labels)``.
+
+    ``ids`` is ``(batch, time)`` padded with ``pad_id`` to the longest row, ``lengths`` and
+    ``labels`` are ``(batch,)``, ``mask`` is ``(batch, time)`` boolean, True at real tokens. The
+    check runs it on batches of its own and compares with ``PadCollate`` and ``padding_mask``.
+    """
+    if unanswered(collate, "write a function collate(examples, pad_id)"):
+        return None
+    if not callable(collate):
+        return verdict(False, "", "pass the function itself (no parentheses after its name).")
+    for rows, pad_id, seed in COLLATE_CASES:
+        examples = _random_examples(rows, seed)
+        ids, lengths, labels = PadCollate(pad_id)(examples)
+        mask = padding_mask(lengths)
+        try:
+            answer = collate(examples, pad_id)
+            if answer is None:
+                return verdict(
+                    False, "", "collate returns None: return (ids, lengths, mask, labels)"
+                )
+            if len(answer) != 4:
+                return verdict(False, "", f"return 4 tensors, got {len(answer)}.")
+            got = [torch.as_tensor(part) for part in answer]
+        except Exception as error:  # a student's bug: say what happened, no traceback
+            return verdict(False, "", f"the function raised {type(error).__name__}: {error}")
+        names = ("ids", "lengths", "mask", "labels")
+        for name, mine, expected in zip(names, got, (ids, lengths, mask, labels), strict=True):
+            if mine.shape != expected.shape:
+                return verdict(
+                    False,
+                    "",
+                    f"{name} has shape {tuple(mine.shape)} for a batch of {rows}, "
+                    f"expected {tuple(expected.shape)}.",
+                )
+        if torch.equal(got[2].bool(), ~mask):
+            return verdict(False, "", "the mask is inverted: True should mark the real tokens.")
+        for name, mine, expected in zip(names, got, (ids, lengths, mask, labels), strict=True):
+            if not torch.equal(mine.to(expected.dtype), expected):
+                hint = {
+                    "ids": f"real tokens first, then pad_id ({pad_id}) up to the longest row.",
+                    "lengths": "each row's number of real tokens, before padding.",
+                    "mask": "position t of row b is real when t < lengths[b].",
+                    "labels": "stack the labels in the order of the examples.",
+                }[name]
+                return verdict(False, "", f"{name} differs from the expected batch: {hint}")
+    return verdict(True, "ids, lengths, mask and labels all match the package's collate.", "")
+
+
+def check_packed_batch_sizes(
+    batch_sizes: Callable[[Sequence[int]], Sequence[int]] | None,
+) -> bool | None:
+    """Exercise 3: ``batch_sizes(lengths)`` → how many rows are still running at each time step.
+
+    It must equal ``pack_padded_sequence(...).batch_sizes`` for lengths of the check's own.
+    """
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    if unanswered(batch_sizes, "write a function batch_sizes(lengths)"):
+        return None
+    if not callable(batch_sizes):
+        return verdict(False, "", "pass the function itself (no parentheses after its name).")
+    rng = random.Random(0)
+    cases = [[5, 2, 3], [1], [4, 4, 4], *([rng.randint(1, 12) for _ in range(9)] for _ in range(5))]
+    for lengths in cases:
+        data = torch.zeros(len(lengths), max(lengths), 1)  # (batch, time, 1): the layout only
+        packed = pack_padded_sequence(data, torch.tensor(lengths), True, enforce_sorted=False)
+        expected = packed.batch_sizes.tolist()
+        try:
+            result = batch_sizes(list(lengths))
+            if result is None:
+                return verdict(
+                    False, "", "batch_sizes returns None: return one count per time step"
+                )
+            answer = [int(n) for n in result]
+        except Exception as error:  # a student's bug: say what happened, no traceback
+            return verdict(False, "", f"the function raised {type(error).__name__}: {error}")
+        if len(answer) != len(expected):
+            return verdict(
+                False, "", "one count per time step: as many as the longest row has tokens."
+            )
+        if answer != expected:
+            hint = "at time step t, count the rows whose length is above t."
+            if answer == sorted(lengths, reverse=True):
+                hint = "those are the lengths, sorted; count the rows running at each time step."
+            return verdict(False, "", hint)
+    return verdict(True, "the same batch_sizes as pack_padded_sequence.", "")

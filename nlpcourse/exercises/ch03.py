@@ -124,3 +124,121 @@ def check_sep_positions(find_seps: Callable[[str, str], Sequence[int]] | None) -
                 "tokenizer.sep_token_id in input_ids.",
             )
     return verdict(True, "both separators found on every pair.", "")
+
+
+HEAD_LABELS = 3
+HEAD_IDS = ((2, 17, 45, 9, 3, 0, 0), (2, 60, 3, 33, 81, 12, 3))  # [CLS]=2 … [SEP]=3, [PAD]=0
+
+
+def _tiny_bert_classifier(num_labels: int):
+    """A small random BertForSequenceClassification (seeded), built from a config offline."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=16,
+        num_labels=num_labels,
+    )
+    torch.manual_seed(0)
+    return BertForSequenceClassification(config).eval()
+
+
+def check_cls_head(classifier_class: type | None) -> bool | None:
+    """Exercise 2: ``classifier_class(body, num_labels)`` reproduces BertForSequenceClassification.
+
+    The check builds a small random ``BertForSequenceClassification``, gives its ``BertModel``
+    to ``classifier_class`` as ``body``, copies the reference head's weights into the new
+    module's ``classifier`` Linear, and compares the logits of
+    ``module(input_ids, attention_mask, token_type_ids)`` in eval mode on a padded batch.
+    """
+    if unanswered(classifier_class, "write a class ClsClassifier(body, num_labels)"):
+        return None
+    reference = _tiny_bert_classifier(HEAD_LABELS)
+    input_ids = torch.tensor(HEAD_IDS)  # (2, 7)
+    inputs = {
+        "input_ids": input_ids,
+        "attention_mask": (input_ids != 0).long(),  # (2, 7)
+        "token_type_ids": torch.zeros_like(input_ids),  # (2, 7)
+    }
+    try:
+        mine = classifier_class(reference.bert, HEAD_LABELS)
+        linear = getattr(mine, "classifier", None)
+        if linear is None and not list(mine.children()):  # the empty skeleton
+            return verdict(False, "", "fill in ClsClassifier's __init__ and forward")
+        if not isinstance(linear, torch.nn.Linear):
+            return verdict(False, "", "keep the head as a torch.nn.Linear named self.classifier.")
+        if linear.weight.shape != reference.classifier.weight.shape:
+            return verdict(
+                False,
+                "",
+                f"self.classifier has weight shape {tuple(linear.weight.shape)}, expected "
+                f"(num_labels, hidden_size) = {tuple(reference.classifier.weight.shape)}.",
+            )
+        linear.load_state_dict(reference.classifier.state_dict())  # the copied weights
+        mine.eval()
+        with torch.no_grad():
+            logits = mine(**inputs)
+            expected = reference(**inputs).logits  # (2, num_labels)
+            cls_only = reference.classifier(reference.bert(**inputs).last_hidden_state[:, 0])
+    except Exception as error:  # a student's bug: say what happened, no traceback
+        return verdict(False, "", f"the class raised {type(error).__name__}: {error}")
+    logits = torch.as_tensor(getattr(logits, "logits", logits))
+    if logits.shape != expected.shape:
+        return verdict(
+            False, "", f"logits of shape {tuple(logits.shape)}, expected {tuple(expected.shape)}."
+        )
+    if torch.allclose(logits, cls_only, atol=1e-5):
+        return verdict(
+            False, "", "close: BertForSequenceClassification passes [CLS] through the pooler first."
+        )
+    return verdict(
+        torch.allclose(logits, expected, atol=1e-5),
+        "the same logits as BertForSequenceClassification, from the copied weights.",
+        "body(...) → the pooled [CLS] vector (pooler_output) → dropout → self.classifier.",
+    )
+
+
+TOY_WORDS = {
+    "playing": ["play", "##ing"],
+    "played": ["play", "##ed"],
+    "player": ["play", "##er"],
+    "replay": ["re", "##play"],
+    "replayed": ["re", "##play", "##ed"],
+}
+TOY_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def check_toy_wordpiece(vocab: dict[str, int] | None) -> bool | None:
+    """Exercise 3: a WordPiece vocabulary (piece → id) that cuts ``TOY_WORDS`` as given.
+
+    Built into ``BertTokenizer(vocab=vocab)``; the five special tokens plus the fewest pieces.
+    """
+    if unanswered(vocab, "build the vocabulary as a dict piece → id"):
+        return None
+    from transformers import BertTokenizer
+
+    if not isinstance(vocab, dict):
+        return verdict(False, "", f"give a dict piece → id, got {type(vocab).__name__}.")
+    missing = [token for token in TOY_SPECIALS if token not in vocab]
+    if missing:
+        return verdict(False, "", f"the special tokens are part of the vocabulary: add {missing}.")
+    if sorted(vocab.values()) != list(range(len(vocab))):
+        return verdict(False, "", "the ids must be 0, 1, 2, … with no gaps or repeats.")
+    tokenizer = BertTokenizer(vocab=vocab)
+    for word, expected in TOY_WORDS.items():
+        pieces = tokenizer.tokenize(word)
+        if pieces != expected:
+            return verdict(
+                False,
+                "",
+                f"{word!r} → {pieces}, wanted {expected}: WordPiece takes the longest piece it "
+                "knows first, and ## marks a piece inside a word.",
+            )
+    fewest = len(TOY_SPECIALS) + len({p for pieces in TOY_WORDS.values() for p in pieces})
+    if len(vocab) > fewest:
+        return verdict(False, "", f"it works, with {len(vocab)} entries: fewer will do.")
+    return verdict(True, "every word cut as wanted, with the fewest pieces.", "")

@@ -33,6 +33,9 @@ from nlpcourse.plots.lstm import (
 from nlpcourse.plots.metrics import (
     plot_confusion_matrix,
 )
+from nlpcourse.plots.tokenize import (
+    draw_tokenizer_pipeline,
+)
 from nlpcourse.plots.training import (
     plot_history,
     plot_runs,
@@ -41,6 +44,7 @@ from nlpcourse.plots.training import (
 __all__ = [
     "draw_lstm_cell",
     "draw_padded_and_packed",
+    "draw_tokenizer_pipeline",
     "image_grid",
     "plot_attention_heads",
     "plot_attention_timings",

@@ -40,9 +40,10 @@ def plot_length_histograms(
 def draw_padded_and_packed(lengths: Sequence[int], words: Sequence[Sequence[str]] | None = None):
     """Draw a batch as a padded ``(batch, time)`` grid and as ``pack_padded_sequence`` stores it.
 
-    Left: real tokens coloured, pads grey. Right: the packed data, one column per time step
-    holding only the rows still running (``batch_sizes``), rows sorted longest first; each
-    cell is numbered by its place in ``packed.data`` (time step by time step).
+    Top: real tokens coloured, pads grey. Bottom: the packed data, one column per time step
+    holding only the rows still running (``batch_sizes``), rows sorted longest first. With
+    ``words`` every cell shows its whole token (the cells are as wide as the longest one);
+    the packed cells also show their place in ``packed.data`` (time step by time step).
     Returns the figure.
     """
     lengths_t = torch.as_tensor(list(lengths), dtype=torch.long)  # (batch,)
@@ -54,36 +55,43 @@ def draw_padded_and_packed(lengths: Sequence[int], words: Sequence[Sequence[str]
     packed = pack_padded_sequence(dummy, lengths_t, batch_first=True, enforce_sorted=False)
     order = packed.sorted_indices.tolist()  # rows, longest first
     steps = packed.batch_sizes.tolist()  # rows running at each time step
+    tokens = [list(row)[:width] for row in words] if words is not None else None
+    longest = max((len(t) for row in tokens for t in row), default=2) if tokens else 2
+    cell = max(0.45, 0.11 * longest + 0.2)  # inches per time step: whole words fit
 
-    fig, (left, right) = plt.subplots(
-        1, 2, figsize=(10, 0.45 * batch + 1.4), gridspec_kw={"width_ratios": [1, 1]}
-    )
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(cell * width + 1.6, 0.5 * batch * 2 + 2.2))
     cmap = ListedColormap(["#dddddd", "#4c72b0"])
-    left.imshow(real.int().numpy(), cmap=cmap, vmin=0, vmax=1, aspect="auto")
-    left.set(
+    top.imshow(real.int().numpy(), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    top.set(
         title=f"padded: {batch} × {width} = {batch * width} positions, {int(real.sum())} real",
-        xlabel="time step",
         ylabel="row in the batch",
     )
+    top.set_yticks(range(batch), [f"row {row}" for row in range(batch)])
     grid = torch.zeros(batch, width)  # (batch, time): 1 where the packed data has a value
     for column, running in enumerate(steps):
         grid[:running, column] = 1
-    right.imshow(grid.numpy(), cmap=cmap, vmin=0, vmax=1, aspect="auto")
-    right.set(
-        title=f"packed: {int(real.sum())} values in time-step order\nbatch_sizes = {steps}",
+    bottom.imshow(grid.numpy(), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    bottom.set(
+        title=f"packed: {int(real.sum())} values in time-step order, batch_sizes = {steps}",
         xlabel="time step",
         ylabel="row, longest first",
     )
-    right.set_yticks(range(batch), [f"row {row}" for row in order])
+    bottom.set_yticks(range(batch), [f"row {row}" for row in order])
+    for ax in (top, bottom):
+        ax.set_xticks(range(width))
+    if tokens is not None:
+        for row, row_tokens in enumerate(tokens):
+            for column, token in enumerate(row_tokens):
+                top.text(column, row, token, ha="center", va="center", fontsize=10, color="w")
+            for column in range(len(row_tokens), width):
+                top.text(column, row, "<pad>", ha="center", va="center", fontsize=9, color="#888")
     place = 0
     for column, running in enumerate(steps):
         for row in range(running):
-            right.text(column, row, str(place), ha="center", va="center", fontsize=7, color="w")
+            label = str(place)
+            if tokens is not None:
+                label = f"{tokens[order[row]][column]}\n{place}"
+            bottom.text(column, row, label, ha="center", va="center", fontsize=9, color="w")
             place += 1
-    left.set_yticks(range(batch), [f"row {row}" for row in range(batch)])
-    if words is not None:
-        for row, tokens in enumerate(words):
-            for column, token in enumerate(list(tokens)[:width]):
-                left.text(column, row, token[:5], ha="center", va="center", fontsize=7, color="w")
     fig.tight_layout()
     return fig

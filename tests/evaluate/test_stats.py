@@ -9,6 +9,7 @@ from nlpcourse.evaluate.stats import (
     disagreement_rate,
     format_mean_sd,
     mean_sd,
+    min_detectable_difference,
     paired_bootstrap,
     paired_seed_difference,
 )
@@ -90,3 +91,23 @@ def test_detectable_difference_matches_the_paired_bootstrap_half_width():
         detectable_difference(10, 0.2, level=1.0)
     with pytest.raises(ValueError, match="equal"):
         disagreement_rate([0, 1], [0])
+
+
+def test_min_detectable_difference_matches_the_formula_and_simulation():
+    # SST-2's 436 sentences, worst-case sd 0.5: (1.96 + 0.84) * 0.5 / sqrt(436) = 6.7 points
+    assert min_detectable_difference(436) == pytest.approx(2.8016 * 0.5 / np.sqrt(436), rel=1e-3)
+    assert min_detectable_difference(4 * 436) == pytest.approx(min_detectable_difference(436) / 2)
+    assert min_detectable_difference(100, row_sd=0.0) == 0.0
+    assert min_detectable_difference(100, level=0.99) > min_detectable_difference(100)
+    # a true difference of that size is found about `power` of the time by a z-test
+    rng = np.random.default_rng(0)
+    n, sd = 400, 0.3
+    delta = min_detectable_difference(n, row_sd=sd)
+    samples = rng.normal(delta, sd, size=(4_000, n)).mean(axis=1)
+    assert np.mean(samples / (sd / np.sqrt(n)) > 1.96) == pytest.approx(0.8, abs=0.03)
+
+
+@pytest.mark.parametrize("args", [(0,), (10, -0.1), (10, 0.5, 1.0), (10, 0.5, 0.95, 0.0)])
+def test_min_detectable_difference_rejects_bad_arguments(args):
+    with pytest.raises(ValueError):
+        min_detectable_difference(*args)

@@ -26,3 +26,14 @@ def test_packed_drawing_counts_real_positions():
 def test_packed_drawing_rejects_empty_rows():
     with pytest.raises(ValueError, match="at least 1"):
         draw_padded_and_packed([2, 0])
+
+
+def test_packed_drawing_shows_whole_words():
+    words = [["unwatchable", "mess"], ["a", "charming", "film"]]
+    fig = draw_padded_and_packed([2, 3], words)
+    top, bottom = fig.axes
+    shown = [t.get_text() for t in top.texts]
+    assert set(shown) == {"unwatchable", "mess", "a", "charming", "film", "<pad>"}
+    assert shown.count("<pad>") == 1
+    packed = [t.get_text() for t in bottom.texts]  # time-step order, longest row first
+    assert packed == ["a\n0", "unwatchable\n1", "charming\n2", "mess\n3", "film\n4"]
