@@ -55,6 +55,7 @@ from transformers import (
     CLIPModel,
     CLIPProcessor,
 )
+from transformers.utils import logging as hf_logging
 
 from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data import synthetic_images
@@ -73,6 +74,7 @@ profile = get_profile()
 seed_everything(profile.seed)
 cfg = profile.clip_train  # every size below comes from here
 device = get_device()
+hf_logging.disable_progress_bar()  # no loading or saving bars in the notebook
 notebook_start = time.perf_counter()
 print(f"profile {profile.name!r}, device {device}: {cfg}")
 
