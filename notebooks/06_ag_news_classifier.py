@@ -683,7 +683,7 @@ lr_moved = sum(
 )
 print(f"the learning rate still moved on after {lr_moved} of the skipped steps")
 for warning in caught:
-    print(f"PyTorch warned ({warning.category.__name__}): {str(warning.message).split('.')[0]}.")
+    print(f"PyTorch warned ({warning.category.__name__}): {str(warning.message).split('. ')[0]}.")
 
 # %% [markdown] slideshow={"slide_type": "-"}
 # What the trace teaches (its numbers are in the cell above):
