@@ -7,7 +7,7 @@ from torch import nn
 
 from nlpcourse.config import get_profile, seed_everything
 from nlpcourse.evaluate.memory import peak_memory, rss_peak_supported
-from nlpcourse.exercises.ch06 import check_accumulation_loop
+from nlpcourse.exercises.ch06 import check_training_loop
 from nlpcourse.modelcard import CARD_NAME, ModelCard, hardware_summary, write_model_card
 from nlpcourse.train.loop import fit
 
@@ -136,22 +136,44 @@ def test_model_card_is_written_next_to_the_checkpoint(tmp_path):
         ModelCard("t", "m", "d", {}, {}).to_markdown()
 
 
-def test_check_accumulation_loop(capsys):
-    def right(model, micro_batches):
-        total = sum(len(y) for _, y in micro_batches)
-        for x, y in micro_batches:
-            loss = nn.functional.cross_entropy(model(x), y)
-            (loss * len(y) / total).backward()
+def _loop(share=True, unscale=True, zero=True, autocast=True):
+    """A training loop with one of the usual slips switched on."""
 
-    def per_batch(model, micro_batches):  # the common slip: each micro-batch weighs the same
-        for x, y in micro_batches:
-            (nn.functional.cross_entropy(model(x), y) / len(micro_batches)).backward()
+    def train_loop(model, batches, optimizer, accumulation_steps, grad_clip):
+        scaler = torch.amp.GradScaler("cpu")
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        for start in range(0, len(batches), accumulation_steps):
+            window = batches[start : start + accumulation_steps]
+            rows = sum(len(y) for _, y in window)
+            for x, y in window:
+                with torch.autocast("cpu", dtype=torch.float16, enabled=autocast):
+                    logits = model(x)
+                loss = nn.functional.cross_entropy(logits.float(), y)
+                weight = len(y) / rows if share else 1 / len(window)
+                scaler.scale(loss * weight).backward()
+            if unscale:
+                scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            if zero:
+                optimizer.zero_grad(set_to_none=True)
 
-    assert check_accumulation_loop(right)
-    assert "equal one big batch" in capsys.readouterr().out
-    assert not check_accumulation_loop(per_batch)
-    assert not check_accumulation_loop(lambda model, batches: None)
-    assert not check_accumulation_loop(None)
+    return train_loop
+
+
+def test_check_training_loop(capsys):
+    assert check_training_loop(_loop())
+    assert "same steps as fit()" in capsys.readouterr().out
+    for slip in ({"share": False}, {"unscale": False}, {"zero": False}, {"autocast": False}):
+        assert not check_training_loop(_loop(**slip)), slip
+        assert "Not yet" in capsys.readouterr().out
+    assert not check_training_loop(lambda *args: None)  # no update at all
+    assert "optimizer updates" in capsys.readouterr().out
+    assert not check_training_loop(lambda *args: 1 / 0)
+    assert "ZeroDivisionError" in capsys.readouterr().out
+    assert check_training_loop(None) is None
 
 
 def test_profile_has_a_validation_share_and_lr_candidates():

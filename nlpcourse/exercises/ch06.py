@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
+import copy
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,47 +55,90 @@ def check_macro_f1_from_confusion(fn: Callable[[np.ndarray], float] | None) -> b
     return verdict(True, "your function agrees with scikit-learn on two confusion matrices.", "")
 
 
-def _accumulation_case(sizes: tuple[int, ...], seed: int) -> tuple[nn.Module, list, torch.Tensor]:
-    """A small linear classifier, micro-batches of ``sizes`` rows, and the big batch's gradient."""
+TRAINING_LOOP_SIZES = (5, 5, 5, 2, 4, 4, 3)  # rows per micro-batch: windows of 3, 3 and 1
+
+
+def _training_loop_case(seed: int) -> tuple[nn.Module, list]:
+    """A small classifier and (x, y) micro-batches; the first window overflows fp16 at 2^16."""
     generator = torch.Generator().manual_seed(seed)
-    rows = sum(sizes)
-    x = torch.randn(rows, 5, generator=generator)  # (N, 5)
-    y = torch.randint(0, 3, (rows,), generator=generator)  # (N,)
-    model = nn.Linear(5, 3)
-    with torch.no_grad():
-        model.weight.copy_(torch.randn(3, 5, generator=generator))
-        model.bias.copy_(torch.randn(3, generator=generator))
-    nn.functional.cross_entropy(model(x), y).backward()  # the mean over all N rows
-    expected = torch.cat([p.grad.flatten() for p in model.parameters()])  # (18,)
-    model.zero_grad(set_to_none=True)
-    bounds = torch.tensor((0, *sizes)).cumsum(0).tolist()
-    micro = [(x[a:b], y[a:b]) for a, b in itertools.pairwise(bounds)]
-    return model, micro, expected
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+    batches = []
+    for number, rows in enumerate(TRAINING_LOOP_SIZES):
+        x = torch.randn(rows, 6, generator=generator)  # (B, 6)
+        if number < 3:
+            x = x * 300  # large inputs: the scaled gradients of the first window overflow fp16
+        batches.append((x, torch.randint(0, 3, (rows,), generator=generator)))
+    return model, batches
 
 
-def check_accumulation_loop(fn: Callable[[nn.Module, list], None] | None) -> bool | None:
-    """Exercise 3: accumulate micro-batch gradients into the gradient of one big batch."""
-    if unanswered(fn, "write accumulate_gradients(model, micro_batches)"):
+def _train_with_fit(model: nn.Module, batches: list, accumulation_steps: int, clip: float) -> int:
+    """The reference: ``fit()`` for one epoch in fp16 with its GradScaler; returns its updates."""
+    from nlpcourse.train.loop import fit
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.01)
+    updates: list[int] = []
+    optimizer.register_step_post_hook(lambda *_: updates.append(1))
+    fit(
+        model,
+        batches,
+        epochs=1,
+        optimizer=optimizer,
+        accumulation_steps=accumulation_steps,
+        grad_clip=clip,
+        amp_dtype=torch.float16,
+        device="cpu",
+        progress=False,
+    )
+    return len(updates)
+
+
+def check_training_loop(fn: Callable[..., Any] | None) -> bool | None:
+    """Exercise 3: one epoch with fp16 autocast, a GradScaler, clipping and accumulation."""
+    if unanswered(fn, "write train_loop(model, batches, optimizer, accumulation_steps, grad_clip)"):
         return None
-    for seed, sizes in enumerate(((4, 4, 2), (3, 3, 3, 1), (5,))):
-        model, micro, expected = _accumulation_case(sizes, seed)
+    for accumulation_steps, clip in ((3, 0.5), (2, 5.0)):
+        reference, batches = _training_loop_case(seed=accumulation_steps)
+        student = copy.deepcopy(reference)
+        reference_updates = _train_with_fit(reference, batches, accumulation_steps, clip)
+        optimizer = torch.optim.AdamW(student.parameters(), lr=0.01)
+        updates: list[int] = []
+        optimizer.register_step_post_hook(lambda *_, seen=updates: seen.append(1))
         try:
-            fn(model, micro)
+            fn(
+                student,
+                [(x.clone(), y.clone()) for x, y in batches],
+                optimizer,
+                accumulation_steps,
+                clip,
+            )
         except Exception as error:  # a student's function may fail in any way
             return verdict(False, "", f"the function raised {type(error).__name__}: {error}")
-        grads = [p.grad for p in model.parameters()]
-        if any(g is None for g in grads):
-            return verdict(False, "", "some parameters have no gradient: call backward().")
-        got = torch.cat([g.flatten() for g in grads])
-        if not torch.allclose(got, expected, atol=1e-6):
-            ratio = (got.norm() / expected.norm()).item()
+        windows = math.ceil(len(batches) / accumulation_steps)
+        if len(updates) != reference_updates:
             return verdict(
                 False,
                 "",
-                f"micro-batches of {list(sizes)} rows: your gradient is {ratio:.2f}x the big "
-                "batch's in size and differs from it. Does every row count the same, whichever "
-                "micro-batch it sits in?",
+                f"with accumulation_steps={accumulation_steps}, your loop made {len(updates)} "
+                f"optimizer updates; fit() made {reference_updates} ({windows} windows, the last "
+                "one partial, minus the ones the scaler skipped because a gradient overflowed). "
+                "Step through scaler.step(optimizer), once per window.",
+            )
+        gap = max(
+            (a - b).abs().max().item()
+            for a, b in zip(student.parameters(), reference.parameters(), strict=True)
+        )
+        if gap > 1e-5:
+            return verdict(
+                False,
+                "",
+                f"with accumulation_steps={accumulation_steps} and grad_clip={clip}, your weights "
+                f"differ from fit()'s by up to {gap:.2e}. Check: the forward pass under "
+                "torch.autocast('cpu', dtype=torch.float16); each micro-batch's loss weighted by "
+                "its share of the window's rows; scaler.scale(...) before backward(); "
+                "scaler.unscale_ before clipping; scaler.update() after each step; gradients "
+                "zeroed after each step.",
             )
     return verdict(
-        True, "your accumulated gradients equal one big batch's, short batch included.", ""
+        True, "your loop takes the same steps as fit(), skipped updates and clipping included.", ""
     )

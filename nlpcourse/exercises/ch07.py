@@ -12,16 +12,6 @@ from nlpcourse.config import get_profile
 from nlpcourse.exercises import unanswered, verdict
 from nlpcourse.train import contrastive
 
-SHAPE_SWAP_CASES = {
-    "a red circle to the left of a blue square": "a red square to the left of a blue circle",
-    "a green triangle to the right of a yellow diamond": (
-        "a green diamond to the right of a yellow triangle"
-    ),
-    "a purple square to the left of a white circle": (
-        "a purple circle to the left of a white square"
-    ),
-}
-
 
 def _batch_size() -> int:
     return get_profile().clip_train.batch_size
@@ -32,26 +22,97 @@ def aligned_loss(temperature: float, batch_size: int) -> float:
     return math.log1p((batch_size - 1) * math.exp(-1.0 / temperature))
 
 
-def check_random_loss(answer: float | None) -> bool | None:
-    """Exercise 1: the loss of a batch whose logits are all equal (embeddings carry no signal)."""
-    if unanswered(answer, "give the loss as a number"):
+def reference_recall_at_k(logits_per_text: torch.Tensor, k: int) -> float:
+    """Share of captions (rows) whose own image (same index) is among the k highest logits."""
+    top = logits_per_text.topk(k, dim=1).indices  # (N, k)
+    own = torch.arange(len(logits_per_text)).unsqueeze(1)  # (N, 1)
+    return (top == own).any(dim=1).float().mean().item()
+
+
+def check_recall_at_k(fn: Callable[[torch.Tensor, int], Any] | None) -> bool | None:
+    """Exercise 2: text-to-image recall@k from a (captions, images) logit matrix."""
+    if unanswered(fn, "define a function (logits_per_text, k) -> recall"):
         return None
-    n = _batch_size()
-    expected = math.log(n)
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return verdict(False, "", f"answer with a number, not {answer!r}.")
+    generator = torch.Generator().manual_seed(11)
+    logits = torch.randn(40, 40, generator=generator)  # (40, 40)
+    logits += 2.0 * torch.eye(40)  # the true pairs score higher, as after some training
+    cases = [(logits, 1), (logits, 5), (logits[:, torch.randperm(40, generator=generator)], 3)]
+    cases.append((torch.eye(12) * 5.0, 1))  # a perfect model: recall 1
+    for case_logits, k in cases:
+        try:
+            got = float(fn(case_logits.clone(), k))
+        except Exception as error:  # a student's bug is a verdict, not a crash
+            return verdict(False, "", f"with k={k} it raised {type(error).__name__}: {error}")
+        expected = reference_recall_at_k(case_logits, k)
+        if not math.isclose(got, expected, abs_tol=1e-6):
+            return verdict(
+                False,
+                "",
+                f"with k={k} on a {tuple(case_logits.shape)} matrix you got {got:.4f}, expected "
+                f"{expected:.4f}: row i is caption i, its own image is column i; count the rows "
+                "where column i is among the row's k largest logits, and divide by the rows.",
+            )
+    return verdict(True, "your recall@k agrees with the reference on four matrices.", "")
+
+
+def reference_hard_negative_loss(
+    image_embeds: torch.Tensor,
+    text_embeds: torch.Tensor,
+    hard_embeds: torch.Tensor,
+    logit_scale: float,
+) -> torch.Tensor:
+    """NegCLIP's loss: images choose among the batch's captions and one hard negative each."""
+    images = torch.nn.functional.normalize(image_embeds, dim=-1)  # (N, D)
+    texts = torch.nn.functional.normalize(text_embeds, dim=-1)  # (N, D)
+    hard = torch.nn.functional.normalize(hard_embeds, dim=-1)  # (N, D)
+    targets = torch.arange(len(images))  # (N,)
+    image_to_text = logit_scale * images @ torch.cat([texts, hard]).T  # (N, 2N)
+    text_to_image = logit_scale * texts @ images.T  # (N, N)
+    loss_i = torch.nn.functional.cross_entropy(image_to_text, targets)
+    loss_t = torch.nn.functional.cross_entropy(text_to_image, targets)
+    return (loss_i + loss_t) / 2
+
+
+def check_hard_negative_loss(fn: Callable[..., Any] | None) -> bool | None:
+    """Exercise 4: the CLIP loss with one hard-negative caption per image (NegCLIP)."""
+    if unanswered(fn, "define a function (image_embeds, text_embeds, hard_embeds, logit_scale)"):
+        return None
+    generator = torch.Generator().manual_seed(5)
+    images, texts, hard = (torch.randn(6, 8, generator=generator) for _ in range(3))
+    far = -texts  # (6, 8) each hard negative points away from its true caption
+    cases = (
+        ("random hard negatives", images, texts, hard, 10.0),
+        ("hard negatives that are the true captions' opposites", images, texts, far, 30.0),
+    )
+    for what, img, txt, neg, scale in cases:
+        try:
+            got = float(fn(img.clone(), txt.clone(), neg.clone(), scale))
+        except Exception as error:  # a student's bug is a verdict, not a crash
+            return verdict(False, "", f"with {what} it raised {type(error).__name__}: {error}")
+        expected = float(reference_hard_negative_loss(img, txt, neg, scale))
+        if not math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-5):
+            plain = float(contrastive.clip_loss(img, txt, temperature=1 / scale))
+            extra = (
+                " That is the plain CLIP loss: the hard negatives must join the captions each "
+                "image chooses among."
+                if math.isclose(got, plain, rel_tol=1e-4)
+                else ""
+            )
+            return verdict(
+                False,
+                "",
+                f"with {what} you got {got:.4f}, expected {expected:.4f}. Normalise the three "
+                "sets of vectors; images → texts: a softmax over the N captions and the N hard "
+                "negatives (N×2N logits); texts → images: over the N images only; the mean of "
+                f"the two.{extra}",
+            )
     return verdict(
-        abs(value - expected) < 1e-3,
-        "that is where an untrained model's loss curve starts.",
-        f"with all {n} logits of a row equal, what probability does the softmax give the right "
-        "caption, and what is minus its log?",
+        True, "each image now has to beat a caption made of its own caption's words.", ""
     )
 
 
 def check_temperature(answer: float | None, target_loss: float = 0.1) -> bool | None:
-    """Exercise 2: the temperature at which perfectly aligned pairs reach ``target_loss``."""
+    """Exercise 3: the temperature at which perfectly aligned pairs reach ``target_loss``."""
     if unanswered(answer, "give the temperature as a number"):
         return None
     n = _batch_size()
@@ -67,30 +128,6 @@ def check_temperature(answer: float | None, target_loss: float = 0.1) -> bool | 
         "even perfect embeddings need a small temperature to push the loss that low.",
         f"at τ = {tau:g} the loss is {loss:.4f}, not {target_loss}: solve "
         f"log(1 + {n - 1}·exp(-1/τ)) = {target_loss} for τ.",
-    )
-
-
-def check_shape_swap(swap: Callable[[str], str] | None) -> bool | None:
-    """Exercise 3: a function building the shape-swapped hard negative of a pair caption."""
-    if unanswered(swap, "define a function caption -> caption with the two shapes exchanged"):
-        return None
-    for caption, expected in SHAPE_SWAP_CASES.items():
-        try:
-            got = swap(caption)
-        except Exception as error:  # a student's bug is a verdict, not a crash
-            return verdict(False, "", f"swap({caption!r}) raised {type(error).__name__}: {error}")
-        if got != expected:
-            return verdict(
-                False,
-                "",
-                f"swap({caption!r}) gave {got!r}; expected {expected!r} (exchange the two "
-                "shape words, keep everything else).",
-            )
-    return verdict(
-        True,
-        "the same bag of words with each shape bound to the other colour: a hard negative that "
-        "only a model reading word order can reject.",
-        "",
     )
 
 

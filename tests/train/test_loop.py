@@ -109,6 +109,29 @@ def test_accumulation_matches_one_big_batch():
     assert torch.allclose(big.weight, small.weight, atol=1e-6)
 
 
+def test_accumulated_and_big_batch_runs_end_with_equal_weights():
+    """Notebook 06's claim: dropout off, AdamW, clipping, a short last window: same weights."""
+    data = separable(88, 4)  # 2 full windows of 32 rows and a last window of 24
+    seed_everything(0)
+    big = nn.Sequential(nn.Linear(2, 16), nn.Dropout(0.0), nn.Tanh(), nn.Linear(16, 2))
+    accumulated = nn.Sequential(nn.Linear(2, 16), nn.Dropout(0.0), nn.Tanh(), nn.Linear(16, 2))
+    accumulated.load_state_dict(big.state_dict())
+    start = [p.detach().clone() for p in big.parameters()]
+    for model, batch_size, steps in ((big, 32, 1), (accumulated, 8, 4)):
+        fit(
+            model,
+            DataLoader(data, batch_size=batch_size),
+            epochs=2,
+            optimizer=torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=0.01),
+            accumulation_steps=steps,
+            grad_clip=0.5,
+            progress=False,
+        )
+    for before, b, a in zip(start, big.parameters(), accumulated.parameters(), strict=True):
+        assert not torch.allclose(before, b)  # the runs trained
+        torch.testing.assert_close(a, b)
+
+
 def test_last_partial_window_still_steps():
     seed_everything(0)
     model = nn.Linear(2, 2)
