@@ -217,7 +217,7 @@ def record(
 
     import torch
 
-    from nlpcourse.evaluate.records import hardware, make_record, write_record
+    from nlpcourse.evaluate.records import git_commit, hardware, make_record, write_record
 
     key = notebook[:2]
     if key not in RECORDED:
@@ -232,7 +232,7 @@ def record(
         loads.append(os.getloadavg()[0])
         echo(line)
 
-    hw = hardware()
+    hw, commit = hardware(), git_commit()
     echo(f"recording {experiment.NOTEBOOK} with profile {profile.name}: {hw}")
     start = time.perf_counter()
     figures = experiment.run_experiment(profile, log)
@@ -246,6 +246,7 @@ def record(
         experiment.CODE_MODULES,
         time.perf_counter() - start,
         hardware_info=hw,
+        commit=commit,
     )
     path = write_record(made, folder)
     echo(f"wrote {path} ({made['wall_seconds'] / 60:.1f} min)")

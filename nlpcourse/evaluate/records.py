@@ -125,8 +125,10 @@ def make_record(
     code_modules: Sequence[str],
     wall_seconds: float,
     hardware_info: dict[str, Any] | None = None,
+    commit: str | None = None,
 ) -> dict[str, Any]:
-    """A signed record of ``figures`` with its provenance (hardware measured now if not given)."""
+    """A signed record of ``figures`` with its provenance (hardware and commit read now if not
+    given: pass what was read when the run started)."""
     record: dict[str, Any] = {
         "notebook": notebook,
         "profile": profile,
@@ -135,7 +137,7 @@ def make_record(
         "wall_seconds": round(wall_seconds, 1),
         "hardware": hardware_info if hardware_info is not None else hardware(),
         "versions": library_versions(),
-        "git_commit": git_commit(),
+        "git_commit": commit if commit is not None else git_commit(),
         "code_modules": sorted(code_modules),
         "code_hash": code_hash(code_modules),
         "figures": figures,

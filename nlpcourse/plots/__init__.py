@@ -23,6 +23,7 @@ from nlpcourse.plots.clip import (
 from nlpcourse.plots.finetune import (
     plot_cosine_histograms,
     plot_layer_rates,
+    plot_recorded_losses,
     plot_schedules,
 )
 from nlpcourse.plots.metrics import (
@@ -46,6 +47,7 @@ __all__ = [
     "plot_length_histograms",
     "plot_masks",
     "plot_positional_encoding",
+    "plot_recorded_losses",
     "plot_runs",
     "plot_schedules",
     "plot_similarity",

@@ -84,12 +84,21 @@ from nlpcourse.train.scale import (
     save_checkpoint,
     train,
 )
+from nlpcourse.train.strategies import (
+    STRATEGIES,
+    Strategy,
+    equal_mean_scale,
+    run_experiment,
+    train_strategy,
+)
 
 __all__ = [
+    "STRATEGIES",
     "DistinctCaptionBatchSampler",
     "History",
     "LaunchError",
     "StepLog",
+    "Strategy",
     "averaged_gradients",
     "bert_freeze_prefixes",
     "build_parser",
@@ -107,6 +116,7 @@ __all__ = [
     "distinct_caption_batches",
     "effective_batch_size",
     "epoch_batches",
+    "equal_mean_scale",
     "evaluate",
     "every_other_layer",
     "false_negative_pair_share",
@@ -137,6 +147,7 @@ __all__ = [
     "predicted_labels",
     "read_metrics",
     "retrieval_accuracy",
+    "run_experiment",
     "run_launch",
     "save_checkpoint",
     "shard",
@@ -150,6 +161,7 @@ __all__ = [
     "to_device",
     "train",
     "train_clip",
+    "train_strategy",
     "train_student",
     "warmup_steps_for",
 ]
