@@ -75,7 +75,7 @@ def seed_comparison_table(
                 difference=test.mean,
                 **{"diff sd": test.sd, "diff low": test.low, "diff high": test.high, "p": test.p},
             )
-    table = pd.DataFrame.from_dict(rows, orient="index")
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(list(accuracies))
     compared = table["p"].notna()
     table.loc[compared, "Holm p"] = holm(list(table.loc[compared, "p"]))
     alpha = 1 - level

@@ -49,4 +49,5 @@ def test_table_calls_a_clear_difference_and_not_a_noisy_one():
     assert table.loc["better", "verdict"] == "higher"
     assert table.loc["noisy", "verdict"] == "no measurable difference"
     assert table.loc["base", "verdict"] == ""
+    assert list(table.index) == ["base", "better", "noisy"]  # the order given
     assert table.loc["better", "Holm p"] >= table.loc["better", "p"]
