@@ -85,7 +85,6 @@ from nlpcourse.train.scale import (
     train,
 )
 from nlpcourse.train.strategies import (
-    STRATEGIES,
     Strategy,
     equal_mean_scale,
     run_experiment,
@@ -93,7 +92,6 @@ from nlpcourse.train.strategies import (
 )
 
 __all__ = [
-    "STRATEGIES",
     "DistinctCaptionBatchSampler",
     "History",
     "LaunchError",
