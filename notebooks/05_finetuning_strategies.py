@@ -840,9 +840,9 @@ print(f"tuning loss change over the last epoch: {flat.min():+.3f} to {flat.max()
 #   cannot call it. The "detectable" widths say how large a difference would have had to be.
 # * **Layer-wise decay** ran at the reference's mean rate over the depths; at that rate it
 #   makes no measurable difference (−0.001 ± 0.021).
-# * **`[CLS]` pooling** (+0.012 ± 0.020, no measurable difference) is judged on a checkpoint
+# * **`[CLS]` pooling** (+0.011 ± 0.020, no measurable difference) is judged on a checkpoint
 #   that was trained for **mean** pooling: it says nothing about `[CLS]` on a plain BERT.
-# * **Freezing** (about a third of the parameters trainable) measures −0.012 ± 0.010, not
+# * **Freezing** (about a third of the parameters trainable) measures −0.011 ± 0.010, not
 #   significant; its speed is section 7's fair timing, not this table.
 # * **LoRA** trains 75,268 parameters and measures −0.105 ± 0.077; but its tuning loss was still
 #   falling in its last epoch and its rate sits at the top of its grid: in these steps the
