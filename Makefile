@@ -6,6 +6,7 @@
 # make slides     - one reveal.js deck per executed notebook in build/slides/ (opens offline)
 # make site       - the course website from the executed notebooks in build/site/
 # make bench      - run benchmarks/bench_finetune.py (fine-tuning throughput ratios)
+# make record NB=05 [PROFILE=standard] - run a notebook's larger experiment, write records/NN_*.json
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
@@ -19,7 +20,7 @@ NBVAL_ARGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: lab test lint unit nbval nb notebooks slides site web-assets chromium browser bench venv clean
+.PHONY: lab test lint unit nbval nb notebooks slides site web-assets chromium browser bench record venv clean
 
 venv: $(VENV)/.installed
 
@@ -90,6 +91,12 @@ browser: venv web-assets chromium
 
 bench: venv
 	$(BIN)/python benchmarks/bench_finetune.py
+
+# A recorded run (tens of minutes on a CPU with PROFILE=standard, or PROFILE=full on a GPU):
+# the notebook shows the record beside its live run; tests fail once its code changes.
+PROFILE ?= standard
+record: venv
+	$(BIN)/python -m nlpcourse --profile $(PROFILE) record $(NB)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""The ``nlpcourse`` command line: ``doctor`` checks a machine, ``download`` prepares a mirror."""
+"""The ``nlpcourse`` command line: ``doctor`` checks a machine, ``download`` prepares a mirror,
+``record`` runs a notebook's larger experiment and writes its record."""
 
 from __future__ import annotations
 
@@ -195,6 +196,63 @@ def download(
     return 0
 
 
+RECORDED = {"05": "nlpcourse.train.strategies"}  # notebook -> module with run_experiment
+
+
+def record(
+    notebook: str,
+    profile_name: str = "standard",
+    folder: Path | None = None,
+    threads: int | None = None,
+    echo: Callable[[str], None] = print,
+) -> Path:
+    """Run notebook ``notebook``'s experiment at ``profile_name``'s sizes; write its record.
+
+    The experiment module names ``NOTEBOOK``, ``CODE_MODULES`` (hashed into the record),
+    ``sizes(profile) -> dict`` and ``run_experiment(profile, log) -> figures``.
+    """
+    import importlib
+    import os
+    import time
+
+    import torch
+
+    from nlpcourse.evaluate.records import git_commit, hardware, make_record, write_record
+
+    key = notebook[:2]
+    if key not in RECORDED:
+        raise CourseError(f"no recorded run for notebook {notebook!r}: known {sorted(RECORDED)}")
+    experiment = importlib.import_module(RECORDED[key])
+    profile = get_profile(profile_name)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    loads = [os.getloadavg()[0]]
+
+    def log(line: str) -> None:
+        loads.append(os.getloadavg()[0])
+        echo(line)
+
+    hw, commit = hardware(), git_commit()
+    echo(f"recording {experiment.NOTEBOOK} with profile {profile.name}: {hw}")
+    start = time.perf_counter()
+    figures = experiment.run_experiment(profile, log)
+    hw["load_average_mean"] = round(sum(loads) / len(loads), 2)
+    hw["load_average_max"] = round(max(loads), 2)
+    made = make_record(
+        experiment.NOTEBOOK,
+        profile.name,
+        experiment.sizes(profile),
+        figures,
+        experiment.CODE_MODULES,
+        time.perf_counter() - start,
+        hardware_info=hw,
+        commit=commit,
+    )
+    path = write_record(made, folder)
+    echo(f"wrote {path} ({made['wall_seconds'] / 60:.1f} min)")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m nlpcourse`` and the ``nlpcourse`` console script."""
     parser = argparse.ArgumentParser(prog="nlpcourse", description=__doc__)
@@ -207,10 +265,17 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="folder to fill with data/ and hf-cache/hub (default: the course's data/ folder)",
     )
+    rec = commands.add_parser("record", help="run a notebook's larger experiment, write a record")
+    rec.add_argument("notebook", help=f"notebook number: {', '.join(sorted(RECORDED))}")
+    rec.add_argument("--to", type=Path, help="folder for the record (default: records/)")
+    rec.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args(argv)
     try:
         if args.command == "doctor":
             return doctor(args.profile)
+        if args.command == "record":
+            record(args.notebook, args.profile or "standard", args.to, args.threads)
+            return 0
         return download(args.to, args.profile)
     except CourseError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -114,6 +114,14 @@ class FinetuneConfig:
     timing_batches: int = 2  # pre-built batches timed per freezing setting, in turns
     timing_rounds: int = 2  # rounds over those batches; the median step is reported
     n_boot: int = 2_000  # bootstrap resamples of the validation rows
+    lora_rank: int = 8  # LoRA adapters on the attention's query and value projections
+    lora_alpha: int = 16
+    lora_lr: float = 1e-3  # adapters start at zero and learn at a head-like rate
+    # the recorded run (``python -m nlpcourse record 05``; the notebook only reads its record)
+    seeds: int = 1  # seeds per strategy, paired by seed against the counterpart
+    tune_size: int = 0  # validation rows that pick each strategy's rate; the rest score it
+    lr_grid: tuple[float, ...] = ()  # body rates swept per strategy (empty: body_lr only)
+    lora_lr_grid: tuple[float, ...] = ()  # LoRA rates swept (empty: lora_lr only)
 
 
 @dataclass(frozen=True)
@@ -294,6 +302,18 @@ class Profile:
         return asdict(self)
 
 
+STANDARD_FINETUNE = FinetuneConfig(  # notebook 05's recorded run on a CPU: converged, 3 seeds
+    train_size=64,  # 16 rows per class, 3 epochs of 8 steps of 8: the loss flattens
+    val_size=416,  # 96 rows pick each strategy's rate, 320 score it
+    tune_size=96,
+    max_len=16,
+    batch_size=8,
+    epochs=3,
+    seeds=3,
+    lr_grid=(5e-5, 2e-4),
+    lora_lr_grid=(5e-4, 2e-3),
+)
+
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick",
@@ -407,6 +427,13 @@ PROFILES: dict[str, Profile] = {
         ),
     ),
 }
+
+PROFILES["standard"] = replace(  # quick's checkpoints and sizes, with larger recorded experiments
+    PROFILES["quick"],
+    name="standard",
+    description="recorded CPU runs of tens of minutes (python -m nlpcourse record NN)",
+    finetune=STANDARD_FINETUNE,
+)
 
 
 def get_profile(name: str | None = None) -> Profile:

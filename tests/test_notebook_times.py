@@ -13,7 +13,7 @@ from nlpcourse.notebook_times import (
 def test_write_then_read_round_trips(tmp_path):
     rows = [
         NotebookTime("00_setup", 5.04, "passed", "2026-12-01", "2 CPU cores, no GPU"),
-        NotebookTime("01_keras_bilstm", 300.0, "FAILED", "2026-12-01", "2 CPU cores, no GPU"),
+        NotebookTime("01_keras_bilstm", 301.0, "FAILED", "2026-12-01", "2 CPU cores, no GPU"),
     ]
     path = write_notebook_times(rows, tmp_path / "sub" / "times.csv")
     back = read_notebook_times(path)

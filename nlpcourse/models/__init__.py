@@ -22,6 +22,11 @@ from nlpcourse.models.bilstm import (
 from nlpcourse.models.heads import (
     EncoderClassifier,
 )
+from nlpcourse.models.lora import (
+    add_lora,
+    lora_parameters,
+    merge_lora,
+)
 from nlpcourse.models.patches import (
     image_patches,
     plot_patches,
@@ -40,6 +45,7 @@ __all__ = [
     "EncoderClassifier",
     "MultiHeadAttention",
     "TransformerClassifier",
+    "add_lora",
     "bilstm_parameter_count",
     "capture_inputs",
     "causal_mask",
@@ -47,9 +53,11 @@ __all__ = [
     "cls_pool",
     "encode",
     "image_patches",
+    "lora_parameters",
     "lstm_parameter_count",
     "mean_pool",
     "merge_heads",
+    "merge_lora",
     "padding_mask",
     "plot_patches",
     "scaled_dot_product_attention",

@@ -24,6 +24,7 @@ from nlpcourse.plots.clip import (
 from nlpcourse.plots.finetune import (
     plot_cosine_histograms,
     plot_layer_rates,
+    plot_recorded_losses,
     plot_schedules,
 )
 from nlpcourse.plots.lstm import (
@@ -58,6 +59,7 @@ __all__ = [
     "plot_masks",
     "plot_multihead_diagram",
     "plot_positional_encoding",
+    "plot_recorded_losses",
     "plot_runs",
     "plot_schedules",
     "plot_similarity",

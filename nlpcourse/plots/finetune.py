@@ -66,3 +66,31 @@ def plot_cosine_histograms(
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_recorded_losses(
+    step_losses: Mapping[str, Sequence[float]],
+    epoch_losses: Mapping[str, Sequence[float]],
+    title: str = "",
+    smooth: int = 5,
+):
+    """From a record: training loss per step (running mean) and validation loss per epoch."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if not step_losses:
+        raise ValueError("Nothing to plot: pass {name: training loss per step}.")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
+    for name, losses in step_losses.items():
+        kernel = np.ones(min(smooth, len(losses))) / min(smooth, len(losses))
+        left.plot(np.convolve(losses, kernel, mode="valid"), label=name)
+    for name, losses in epoch_losses.items():
+        right.plot(range(1, len(losses) + 1), losses, marker="o", label=name)
+    left.set(xlabel="optimizer step", ylabel=f"training loss (mean of {smooth} steps)")
+    right.set(xlabel="epoch", ylabel="validation (tuning rows) loss")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    right.legend(fontsize=7, loc="upper right")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,5 +1,5 @@
 """Training: the Keras-style loop, optimizers and schedules, contrastive and distillation losses,
-CLIP training, data parallelism and the launcher of scripts/finetune_ag_news.py.
+CLIP training, data parallelism and the launcher.
 """
 
 from nlpcourse.train.clip import (
@@ -78,13 +78,27 @@ from nlpcourse.train.parallel import (
     side_by_side,
     steps_per_epoch,
 )
+from nlpcourse.train.strategies import (
+    Strategy,
+    build_model,
+    equal_mean_scale,
+    make_optimizer,
+    make_schedule,
+    rate_grid,
+    run_experiment,
+    sizes,
+    train_strategy,
+    trainable_parameters,
+)
 
 __all__ = [
     "DistinctCaptionBatchSampler",
     "History",
     "LaunchError",
+    "Strategy",
     "averaged_gradients",
     "bert_freeze_prefixes",
+    "build_model",
     "check_pair_batch",
     "check_schedule_steps",
     "clip_loss",
@@ -99,6 +113,7 @@ __all__ = [
     "distinct_caption_batches",
     "effective_batch_size",
     "epoch_batches",
+    "equal_mean_scale",
     "evaluate",
     "every_other_layer",
     "false_negative_pair_share",
@@ -113,6 +128,8 @@ __all__ = [
     "load_weights",
     "logits_of",
     "lr_curve",
+    "make_optimizer",
+    "make_schedule",
     "make_scheduler",
     "make_student",
     "multi_positive_clip_loss",
@@ -125,13 +142,16 @@ __all__ = [
     "positive_mask",
     "predict",
     "predicted_labels",
+    "rate_grid",
     "read_metrics",
     "retrieval_accuracy",
+    "run_experiment",
     "run_launch",
     "run_snippet",
     "shard",
     "side_by_side",
     "similarity_logits",
+    "sizes",
     "soft_target_loss",
     "soft_targets",
     "split_batch",
@@ -140,6 +160,8 @@ __all__ = [
     "teacher_logits_loader",
     "to_device",
     "train_clip",
+    "train_strategy",
     "train_student",
+    "trainable_parameters",
     "warmup_steps_for",
 ]
