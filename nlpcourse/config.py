@@ -6,6 +6,7 @@ and checkpoint id from the profile object and has no other branch on the profile
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import random
@@ -15,6 +16,12 @@ import numpy as np
 import torch
 
 from nlpcourse.errors import ProfileError
+
+# transformers imports torchao, when installed, as soon as a schedule or a quantizer is used; on
+# a machine without its optional GPU kernels torchao logs "Failed to load ..._C_mxfp8..." for
+# each, and torch warns about its Enum registrations. Neither concerns a notebook: errors only.
+for _name in ("torchao", "torch.utils._pytree"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
 
 PROFILE_ENV = "NLPCOURSE_PROFILE"
 DEFAULT_PROFILE = "quick"
@@ -187,11 +194,17 @@ class FutureConfig:
     teacher_train_size: int = 1_000  # used only when 06's saved model is absent: of 06's rows
     teacher_epochs: int = 1
     teacher_lr: float = 1e-4
-    distill_train_size: int = 1_000  # transfer set: training-part rows 06's model never saw
+    distill_train_size: int = (
+        1_000  # unlabelled transfer rows: training-part rows 06's model never saw
+    )
+    distill_labelled_size: int = 64  # the student's few gold-labelled rows (also never seen by 06)
     distill_epochs: int = 1
     student_lr: float = 1e-4
-    temperature: float = 2.0
-    alpha: float = 0.5  # weight of the soft (teacher) term; 1 - alpha weighs the hard labels
+    temperatures: tuple[float, ...] = (1.0, 4.0)  # KD's T, chosen on validation
+    alphas: tuple[float, ...] = (
+        0.5,
+        0.9,
+    )  # weight of the soft (teacher) term, chosen on validation
     # zero- and few-shot
     fewshot_pool_size: int = 400  # labelled rows the k-per-class samples are drawn from
     fewshot_eval_size: int = 240  # held-out rows scoring every few-shot run
@@ -207,8 +220,6 @@ class FutureConfig:
     prompt_shots: tuple[int, ...] = (0, 1)  # solved examples per class in the prompt
     prompt_max_words: int = 30  # texts in prompts are cut to this many words
     prompt_batch_size: int = 8
-    # efficient inference
-    quantize_eval_size: int = 400  # test rows scored before and after int8 quantization
     # bias
     weat_permutations: int = 10_000
 
@@ -365,6 +376,7 @@ PROFILES: dict[str, Profile] = {
             teacher_epochs=3,
             teacher_lr=2e-5,
             distill_train_size=40_000,
+            distill_labelled_size=1_000,
             distill_epochs=2,
             student_lr=5e-5,
             fewshot_pool_size=4_000,
@@ -376,7 +388,6 @@ PROFILES: dict[str, Profile] = {
             prompt_shots=(0, 1, 2, 4),
             prompt_max_words=60,
             prompt_batch_size=16,
-            quantize_eval_size=7_600,
         ),
         causal_lm="Qwen/Qwen2.5-1.5B-Instruct",
         scale=ScaleConfig(

@@ -101,3 +101,22 @@ def paired_seed_difference(a: Sequence[float], b: Sequence[float]) -> tuple[floa
     if len(a) != len(b):
         raise ValueError(f"Paired runs need equal counts, got {len(a)} and {len(b)}.")
     return mean_sd([x - y for x, y in zip(a, b, strict=True)])
+
+
+def min_detectable_difference(
+    y_true: Any, pred_a: Any, pred_b: Any, level: float = 0.95, power: float = 0.8
+) -> float:
+    """Smallest accuracy difference a paired test on these rows would detect with ``power``.
+
+    ``(z_(1-(1-level)/2) + z_power) · sd(diff) / sqrt(n)`` for the per-row differences of
+    correctness (a normal approximation): print it beside "no measurable difference", so that
+    "none found" says how large a difference could still hide. Never below one row (1/n).
+    """
+    from statistics import NormalDist
+
+    if not 0 < level < 1 or not 0 < power < 1:
+        raise ValueError(f"level and power must lie in (0, 1), got {level} and {power}.")
+    diff = _correct(y_true, pred_a) - _correct(y_true, pred_b)
+    z = NormalDist().inv_cdf(1 - (1 - level) / 2) + NormalDist().inv_cdf(power)
+    sd = float(diff.std(ddof=1)) if diff.size > 1 else 0.0
+    return max(z * sd / np.sqrt(diff.size), 1 / diff.size)

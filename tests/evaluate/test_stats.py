@@ -7,6 +7,7 @@ from nlpcourse.evaluate.stats import (
     bootstrap_mean,
     format_mean_sd,
     mean_sd,
+    min_detectable_difference,
     paired_bootstrap,
     paired_seed_difference,
 )
@@ -63,3 +64,24 @@ def test_bootstrap_mean_brackets_the_mean_and_shrinks_with_more_values():
     assert bootstrap_mean([1, 2, 3], seed=0) == bootstrap_mean([1, 2, 3], seed=0)
     with pytest.raises(ValueError, match="at least one"):
         bootstrap_mean([])
+
+
+def test_min_detectable_difference_shrinks_with_rows_and_matches_the_formula():
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 400)
+    a = np.where(rng.random(400) < 0.9, truth, 1 - truth)
+    b = np.where(rng.random(400) < 0.9, truth, 1 - truth)
+    diff = (a == truth).astype(float) - (b == truth).astype(float)
+    expected = (1.959964 + 0.841621) * diff.std(ddof=1) / np.sqrt(400)
+    assert min_detectable_difference(truth, a, b) == pytest.approx(expected, rel=1e-5)
+    assert min_detectable_difference(np.tile(truth, 4), np.tile(a, 4), np.tile(b, 4)) < expected
+    assert min_detectable_difference(truth, a, b, power=0.5) < expected
+    # interval half-width < detectable difference: a difference that size is found 80 % of the time
+    assert paired_bootstrap(truth, a, b).high - paired_bootstrap(truth, a, b).low < 2 * expected
+
+
+def test_min_detectable_difference_is_never_below_one_row():
+    truth = np.array([0, 1, 1, 0])
+    assert min_detectable_difference(truth, truth, truth) == 0.25
+    with pytest.raises(ValueError, match="level and power"):
+        min_detectable_difference(truth, truth, truth, power=1.0)
