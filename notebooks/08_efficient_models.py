@@ -586,11 +586,13 @@ for name, model in (("teacher", teacher), ("student", student_init)):
 #
 # ### The training loop, written out
 #
-# One loop serves every run below. A batch carries the hard labels (-100 on a row whose label
-# is hidden) and the teacher's logits. Per row, the loss is $\alpha T^2 \mathrm{KL}$ plus
-# $(1-\alpha)\,\mathrm{CE}$ where the row has a label; `cross_entropy` with
-# `ignore_index=-100` gives 0 on the others, so an unlabelled row teaches through the soft
-# term alone, and $\alpha = 0$ is plain cross-entropy on the labelled rows.
+# One loop serves every run below. A batch of $B$ rows carries the hard labels (-100 on a row
+# whose label is hidden) and the teacher's logits. The loss is the mean over the $B$ rows of
+# $\alpha T^2 \mathrm{KL}$ plus $(1-\alpha)\,\mathrm{CE}$ where the row has a label:
+# `cross_entropy` with `ignore_index=-100` adds nothing for the others, so an unlabelled row
+# teaches through the soft term alone, and $\alpha = 0$ is plain cross-entropy on the
+# labelled rows. The loop is checked against the package's `distill.train_student`: the same
+# weights after the same batches.
 
 
 # %% slideshow={"slide_type": "subslide"}
@@ -604,9 +606,9 @@ def train_student_by_hand(student, loader, optimizer, scheduler, epochs, tempera
             logits = student(**batch).logits  # (B, C)
             log_q = F.log_softmax(logits / temperature, dim=-1)  # (B, C) student
             log_p = F.log_softmax(teacher_logits / temperature, dim=-1)  # (B, C) teacher
-            kl = F.kl_div(log_q, log_p, reduction="none", log_target=True).sum(dim=-1)  # (B,)
-            ce = F.cross_entropy(logits, labels, ignore_index=UNLABELLED, reduction="none")  # (B,)
-            loss = (alpha * temperature**2 * kl + (1 - alpha) * ce).mean()  # ()
+            kl = F.kl_div(log_q, log_p, reduction="batchmean", log_target=True)  # ()
+            ce = F.cross_entropy(logits, labels, ignore_index=UNLABELLED, reduction="sum")  # ()
+            loss = alpha * (temperature**2 * kl) + (1 - alpha) * (ce / len(labels))  # ()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -266,8 +266,13 @@ def train_student(
     for epoch in range(epochs):
         student.train()
         start, total, seen = time.perf_counter(), 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
-        for batch in bar:
+        # tqdm.auto's bar calls iter(loader) once more when wrapping it, which draws from a
+        # seeded DataLoader's generator and changes the shuffled order: count steps beside it
+        total_batches = len(loader) if hasattr(loader, "__len__") else None
+        desc = f"epoch {epoch + 1}/{epochs}"
+        bar = tqdm(total=total_batches, desc=desc, disable=not progress, leave=False)
+        for batch in loader:
+            bar.update(1)
             batch = dict(to_device(batch, device))
             if "labels" not in batch:
                 raise ValueError("each batch needs a 'labels' entry (the hard labels).")
@@ -291,6 +296,7 @@ def train_student(
             total += loss.item() * len(labels)
             seen += len(labels)
             bar.set_postfix(loss=f"{total / seen:.4f}", refresh=False)
+        bar.close()
         if seen == 0:
             raise ValueError("The training loader yielded no batches: is the dataset empty?")
         elapsed = time.perf_counter() - start

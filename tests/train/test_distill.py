@@ -196,6 +196,39 @@ def test_train_student_uses_cached_teacher_logits():
     assert history.epochs == 1
 
 
+def test_train_student_equals_a_plain_loop_over_a_seeded_shuffled_loader():
+    teacher = tiny_teacher(layers=2, seed=1).eval()
+    rows = batches(24)
+    with torch.no_grad():
+        for i, row in enumerate(rows):
+            row["teacher_logits"] = teacher(input_ids=row["input_ids"][None]).logits[0]
+            if i % 3:
+                row["labels"] = torch.tensor(UNLABELLED)  # two rows in three have no label
+
+    def run(by_hand: bool) -> nn.Module:
+        torch.manual_seed(0)
+        student = make_student(teacher, [1])
+        loader = DataLoader(
+            rows, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(3)
+        )
+        optimizer = torch.optim.AdamW(student.parameters(), 1e-3)
+        if not by_hand:
+            train_student(student, loader, optimizer, epochs=2, alpha=0.5, progress=True)
+            return student
+        for _ in range(2):
+            student.train()
+            for batch in loader:  # the same shuffled order as train_student's
+                batch = dict(batch)
+                labels, teacher_logits = batch.pop("labels"), batch.pop("teacher_logits")
+                loss = distillation_loss(student(**batch).logits, teacher_logits, labels, 2.0, 0.5)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        return student
+
+    torch.testing.assert_close(run(True).state_dict(), run(False).state_dict(), rtol=0, atol=0)
+
+
 def test_train_student_errors():
     student = make_student(tiny_teacher(layers=2), [0])
     loader = DataLoader(batches(8), batch_size=4)
