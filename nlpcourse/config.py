@@ -194,10 +194,8 @@ class FutureConfig:
     teacher_train_size: int = 1_000  # used only when 06's saved model is absent: of 06's rows
     teacher_epochs: int = 1
     teacher_lr: float = 1e-4
-    distill_train_size: int = (
-        1_000  # unlabelled transfer rows: training-part rows 06's model never saw
-    )
-    distill_labelled_size: int = 64  # the student's few gold-labelled rows (also never seen by 06)
+    distill_train_size: int = 512  # unlabelled rows: training-part rows 06's model never saw
+    distill_labelled_size: int = 64  # the student's few gold-labelled rows (06 never saw them)
     distill_epochs: int = 1
     student_lr: float = 1e-4
     temperatures: tuple[float, ...] = (1.0, 4.0)  # KD's T, chosen on validation
