@@ -761,8 +761,9 @@ plt.show()
 # *both* students of a pair, so each line is one controlled comparison, and the sd of the
 # paired differences is the training noise. Compare the two rows of the table:
 #
-# * **Few labels.** RESULT_FEW
-# * **Control: all labelled.** RESULT_CONTROL The soft targets are right only as often as the
+# * **Few labels.** The first row: the same student with and without the soft targets on the
+#   unlabelled rows, paired by seed; the difference and its sd are printed beside it.
+# * **Control: all labelled.** The second row: the same rows with every gold label shown. The soft targets are right only as often as the
 #   teacher is — its accuracy on these very rows is printed above — while the gold labels are
 #   right by construction; once every row has its gold label, the teacher's mistakes can only
 #   compete with them.
@@ -805,7 +806,7 @@ print(f"labels + KD minus labels only, paired by seed: {gain:+.4f} ± {sd:.4f}")
 table.round(2)
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# TEST_TEXT The speed-up comes from the depth (the layers do nearly all the work per token);
+# The test rows repeat the comparison once, on rows no choice has seen. The speed-up comes from the depth (the layers do nearly all the work per token);
 # the parameter saving is smaller, because the embedding table stays. The `full` profile
 # distils `bert-base-uncased` (12 layers → 6) with 1,000 labelled and 40,000 unlabelled rows
 # (`NLPCOURSE_PROFILE=full`); it has not been run here.
@@ -835,10 +836,10 @@ del reloaded
 #
 # Which call? PyTorch 2.13 marks `torch.ao.quantization.quantize_dynamic` as deprecated in
 # favour of the separate `torchao` package, whose `quantize_(model,
-# Int8DynamicActivationInt8WeightConfig())` is the maintained form of the same idea. On this
-# CPU, run eagerly, torchao's int8 path is correct but *slower* than float32 — measured in
-# "Going further" below — so the lesson uses the deprecated call, which still ships fast int8
-# kernels for the CPU (`efficiency.quantize_dynamic_int8`, its deprecation warning silenced).
+# Int8DynamicActivationInt8WeightConfig())` is the maintained form of the same idea. Both run
+# on this CPU; in the build of this notebook, eagerly, torchao's int8 was faster than float32
+# but slower than the deprecated call (measured in "Going further" below), so the lesson keeps
+# `torch.ao`'s CPU kernels (`efficiency.quantize_dynamic_int8`, its warning silenced).
 #
 # The model is notebook 06's classifier, the teacher above, measured three ways: bytes on
 # disk, latency on the same batches, and accuracy on every test row before and after.
@@ -903,7 +904,9 @@ print(f"smallest difference these rows would detect (95 %, power 0.8): {detectab
 compare_variants(test_labels, quant_predictions, against={"int8": "float32"}).round(4)
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# QUANT_TEXT Dynamic int8 is one line and no data, which makes it the first thing to try
+# The paired interval says whether the coarser weights cost accuracy measurably on all the
+# test rows, and the smallest detectable difference printed beside it says how large a cost
+# could still hide; the agreement rate counts how many answers changed. Dynamic int8 is one line and no data, which makes it the first thing to try
 # for CPU serving; the speed-up depends on the CPU's int8 instructions and on how much of the
 # time the linear layers take.
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -936,7 +939,9 @@ for name, seconds in latency_ao.items():
     print(f"{name:<28} {seconds * 1000:7.1f} ms  ({latency_ao['float32'] / seconds:.2f}× float32)")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# TORCHAO_TEXT
+# The printed ratios compare the two int8 paths on the same batches: both beat float32 here,
+# and the deprecated call's CPU kernels were the faster when this notebook was built (torchao's
+# kernels also target GPUs and `torch.compile`, neither measured here).
 
 # %% slideshow={"slide_type": "skip"}
 del float_model, int8_model, ao_model
