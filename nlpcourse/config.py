@@ -218,22 +218,22 @@ class ZeroShotBiasConfig:
     """Sizes for notebook 09 (zero-/few-shot, prompting, bias)."""
 
     max_len: int = 32  # tokens per AG News text
-    eval_size: int | None = None  # validation rows choosing the zero-shot wording (None: all)
+    eval_size: int | None = 600  # validation rows choosing the zero-shot wording (None: all)
     # a fallback for 06's classifier (counterfactual test) when runs/06_ag_news_classifier is empty
-    teacher_train_size: int = 1_000  # of 06's training rows
+    teacher_train_size: int = 320  # of 06's training rows
     teacher_epochs: int = 1
     teacher_lr: float = 1e-4
     batch_size: int = 32
     # few-shot: k examples per class, the same rows for every method, scored on test once
     fewshot_pool_size: int = 400  # labelled rows the k-per-class samples are drawn from
-    fewshot_test_size: int = 320  # test rows scoring every few-shot run
+    fewshot_test_size: int = 200  # test rows scoring every few-shot run
     shots: tuple[int, ...] = (4, 8, 16, 32)
-    few_shot_seeds: int = 3
+    few_shot_seeds: int = 2
     finetune_steps: int = 8  # optimizer steps of each fine-tuning run
     finetune_batch_size: int = 16
     finetune_body_lr: float = 5e-5
     finetune_head_lr: float = 1e-2
-    setfit_steps: int = 8  # contrastive steps of each SetFit run (pairs: steps × batch size)
+    setfit_steps: int = 4  # contrastive steps; 4 × 16 pairs = 128 texts, fine-tuning's 8 × 16
     setfit_batch_size: int = 16
     setfit_body_lr: float = 2e-5  # SetFit's default body learning rate
     # prompting a causal LM (profile.causal_lm), GPT-3 style
@@ -422,7 +422,7 @@ PROFILES: dict[str, Profile] = {
             fewshot_test_size=2_000,
             few_shot_seeds=5,
             finetune_steps=30,
-            setfit_steps=30,
+            setfit_steps=15,
             prompt_eval_size=2_000,
             prompt_shots=(0, 1, 2, 4),
             prompt_max_words=60,
