@@ -757,7 +757,7 @@ with torch.no_grad():
     torch.testing.assert_close(merged_query, merged_by_hand)
     torch.testing.assert_close(merged(**inputs), adapter_logits, atol=1e-5, rtol=1e-5)
 print(
-    f"|B @ A| of layer 0's query after training: {float((B @ A).abs().max()):.2e} (not zero) · "
+    f"|B @ A| of layer 0's query after training: {float((B @ A).detach().abs().max()):.2e} (not zero) · "
     f"merged model: {count_parameters(merged):,} parameters, logits equal to the adapter model's"
 )
 
