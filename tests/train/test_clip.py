@@ -97,3 +97,54 @@ def test_train_clip_errors(pairs):
         train_clip(
             model, {"input_ids": inputs["input_ids"]}, captions, optimizer, epochs=1, batch_size=4
         )
+
+
+def test_the_clip_step_written_out_equals_train_clip(pairs):
+    """Notebook 07's twin: one step at the model's own 1/τ, symmetric loss, clamp after it."""
+    inputs, captions = pairs
+    rows, batch_size, cap = 24, 8, 100.0
+    inputs = {key: value[:rows] for key, value in inputs.items()}
+    twins = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        twins.append(tiny_clip())
+        with torch.no_grad():
+            twins[-1].logit_scale.fill_(math.log(2 * cap))  # 1/τ = 200: the clamp must act
+    optimizer = torch.optim.AdamW(twins[0].parameters(), lr=1e-2)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)  # as train_clip runs
+    twins[0].train()
+    by_hand = []
+    try:
+        order = epoch_batches(captions[:rows], batch_size, torch.Generator().manual_seed(3), False)
+        for index in order:
+            out = twins[0](**{key: value[index] for key, value in inputs.items()})
+            logits = twins[0].logit_scale.exp() * out.image_embeds @ out.text_embeds.T  # (B, B)
+            targets = torch.arange(len(logits))  # (B,)
+            loss = (
+                torch.nn.functional.cross_entropy(logits, targets)
+                + torch.nn.functional.cross_entropy(logits.T, targets)
+            ) / 2
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                twins[0].logit_scale.clamp_(max=math.log(cap))
+            by_hand.append(loss.item())
+    finally:
+        torch.set_num_threads(previous)
+    history = train_clip(
+        twins[1],
+        inputs,
+        captions[:rows],
+        torch.optim.AdamW(twins[1].parameters(), lr=1e-2),
+        epochs=1,
+        batch_size=batch_size,
+        max_logit_scale=cap,
+        seed=3,
+        progress=False,
+    )
+    torch.testing.assert_close(by_hand, [row["loss"] for row in history.steps])
+    for a, b in zip(twins[0].parameters(), twins[1].parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    assert twins[0].logit_scale.exp().item() <= cap + 1e-3  # clamped from 200
