@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
-import platform
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from nlpcourse.data.datasets import (
     write_local,
 )
 from nlpcourse.errors import CourseError
+from nlpcourse.evaluate.records import library_versions
 
 LIBRARIES = (
     "torch",
@@ -53,17 +52,6 @@ class Check:
     def ok(self) -> bool:
         """Found, or allowed to be missing."""
         return self.source is not None or not self.required
-
-
-def library_versions() -> dict[str, str]:
-    """Installed versions of Python and the course's main libraries."""
-    versions = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 def check_dataset(name: str, splits: tuple[str, ...]) -> Check:
@@ -123,7 +111,7 @@ def doctor(profile_name: str | None = None, echo: Callable[[str], None] = print)
     """Print the environment report; return 0 when everything needed is reachable, else 1."""
     profile = get_profile(profile_name)
     echo("nlpcourse doctor")
-    for name, version in library_versions().items():
+    for name, version in library_versions(LIBRARIES).items():
         echo(f"  {name:<16} {version}")
     echo(f"  {'device':<16} {get_device()}")
     echo(f"  {'profile':<16} {profile.name}: {profile.description}")

@@ -94,10 +94,10 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
-def library_versions() -> dict[str, str]:
-    """Python's and the main libraries' versions."""
+def library_versions(names: Sequence[str] = LIBRARIES) -> dict[str, str]:
+    """Python's version and each named library's (``not installed`` when it is absent)."""
     found = {"python": platform.python_version()}
-    for name in LIBRARIES:
+    for name in names:
         try:
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
