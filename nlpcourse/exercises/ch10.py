@@ -24,11 +24,13 @@ def check_effective_batch(fn: Callable[[dict, dict], int] | None) -> bool | None
     """Exercise 1: the effective batch of a launch, from its Accelerate config and arguments."""
     if unanswered(fn, "write effective_batch(config, script_args)"):
         return None
-    for config, script_args, expected in LAUNCHES:
+    for index, (config, script_args, expected) in enumerate(LAUNCHES):
         try:
             got = fn(dict(config), dict(script_args))
         except Exception as error:  # a student's function may fail in any way
             return verdict(False, "", f"the function raised {type(error).__name__}: {error}")
+        if index == 0 and got is None:  # the notebook's stub, still `return None  # your code`
+            return None
         if got != expected:
             return verdict(
                 False,
@@ -71,11 +73,13 @@ def check_steps_per_epoch(
             launched["gradient_accumulation_steps"],
         )
         cases.append((case, launched["steps_per_epoch"]))
-    for case, expected in cases:
+    for index, (case, expected) in enumerate(cases):
         try:
             got = fn(*case)
         except Exception as error:  # a student's function may fail in any way
             return verdict(False, "", f"the function raised {type(error).__name__}: {error}")
+        if index == 0 and got is None:  # the notebook's stub, still `return None  # your code`
+            return None
         if got != expected:
             rows, per_device, processes, accumulation = case
             return verdict(
