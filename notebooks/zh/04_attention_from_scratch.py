@@ -530,10 +530,10 @@ print(
     f"SmallTransformer == course.TransformerClassifier: logits {tuple(ours_model(ids_check).shape)}"
 )
 
-# %% [markdown] slideshow={"slide_type": "slide"} zh={"source_sha": "8434e7718db9"}
+# %% [markdown] slideshow={"slide_type": "slide"} zh={"source_sha": "284764f9bf79"}
 # ## 6 · 观察注意力如何学习：反转序列
 #
-# 这是一个答案本身*就是*一种对齐的任务：给定一串随机词元，输出它的逆序。要写出位置 *i* 上的词元，模型必须取来位置 *L − 1 − i* 上的那个——序列中的其他内容都帮不上忙。如果注意力学到了什么，某个头的权重图就必然会变成反对角线。数据来自 `nlpcourse.data.sequence_task`（随机 id，每个批次都重新生成；`source_positions` 给出每个输出复制的是哪个输入位置，`weight_on_source` 计算一个头放在该位置上的平均权重——对一个均匀地看向各处的头来说是 1/L）。
+# 这是一个答案本身*就是*一种对齐的任务：给定一串随机词元，输出它的逆序。要写出位置 *i* 上的词元，模型必须取来位置 *L − 1 − i* 上的那个——序列中的其他内容都帮不上忙。如果注意力学到了什么，某个头的权重图就必然会变成反对角线。数据来自 `nlpcourse.data.sequence_tasks`（随机 id，每个批次都重新生成；`source_positions` 给出每个输出复制的是哪个输入位置，`weight_on_source` 计算一个头放在该位置上的平均权重——对一个均匀地看向各处的头来说是 1/L）。
 
 # %% slideshow={"slide_type": "-"} zh={"source_sha": "d73ddbc6424a"}
 n_len, n_vocab = cfg.task_length, cfg.task_vocab
