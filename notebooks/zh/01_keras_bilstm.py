@@ -281,7 +281,7 @@ except SyntaxError as error:
     print(f"SyntaxError: {error.msg}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"} zh={"source_sha": "5800f9fdfae0"}
-# 现在用文章中的二元交叉熵（cross-entropy）对它做简短的训练（在部分行的一个样本上训练 1 轮（epoch））：在 PyTorch 后端的 CPU 路径上，Keras 的 LSTM 用 Python 逐个时间步地循环（cuDNN 的融合内核只在 GPU 上使用）。末尾的“深入探索”部分会在相同的批次上把它与 PyTorch 计时比较。
+# 现在用文章中的二元交叉熵（cross-entropy）对它做简短的训练，只在部分行的一个样本上训练 1 轮（epoch）：在 PyTorch 后端的 CPU 路径上，Keras 的 LSTM 用 Python 逐个时间步地循环（cuDNN 的融合内核只在 GPU 上使用）。末尾的“深入探索”部分会在相同的批次上把它与 PyTorch 计时比较。
 
 # %% slideshow={"slide_type": "-"} zh={"source_sha": "e547a126371f"}
 keras_model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
