@@ -539,7 +539,7 @@ assert min(val_accuracy.values()) >= 0.70, "a BiLSTM run is far below the expect
 # %% [markdown] slideshow={"slide_type": "subslide"} zh={"source_sha": "05d67329c574"}
 # **训练好的单元如何处理一个句子。** 取选中模型的前向 LSTM，按上面的公式在开头那个句子上逐个词元地运行：对它 64 个单元中的每一个（行，按平均遗忘门值排序）和每个词元（列），画出遗忘门 $f_t$、写入记忆的内容（$i_t \odot g_t$）以及单元状态 $c_t$。它们下方是整个模型对句子每个前缀（第一个词、前两个词……）给出“正面”的概率。
 
-# %% slideshow={"slide_type": "-"} zh={"source_sha": "8310552f4de8"}
+# %% slideshow={"slide_type": "-"} zh={"source_sha": "227713c95c63"}
 words = regex_tokenize(sentence)
 ids = torch.tensor([vocab.encode(words)])  # (1, time)
 p = dict(bilstm.lstm.named_parameters())
@@ -583,9 +583,27 @@ print(
     f"the largest change of P(positive | prefix) comes with {words[jump]!r}: "
     f"{prefix_probability[jump - 1]:.2f} → {prefix_probability[jump]:.2f}"
 )
+unit_means = forget.mean(dim=1)  # (64,) 每个单元的遗忘门在整句上的平均值
+swing = forget.max(dim=1).values - forget.min(dim=1).values  # (64,) 每个单元在各词元间的变化幅度
+grew = memory.abs().diff(dim=1) > 0  # (64, time - 1) |c_t| 比前一个词元时更大
+same_sign = memory[:, 1:].sign() == memory[:, :-1].sign()  # (64, time - 1)
+growing = grew & same_sign  # (64, time - 1)
+run = longest = torch.zeros(config.hidden_size)  # 各为 (64,)
+for step in growing.T:  # (64,) 每个词元：|c_t| 是否在保持符号的同时增大？
+    run = (run + 1) * step  # (64,) 每个单元当前连续增长的长度
+    longest = torch.maximum(longest, run)  # (64,)
+print(
+    f"forget gate: mean over all units and tokens {forget.mean():.2f}; per-unit means from "
+    f"{unit_means.min():.2f} to {unit_means.max():.2f} (sd {unit_means.std():.2f}); "
+    f"median swing of one unit over the sentence {swing.median():.2f}"
+)
+print(
+    f"units whose cell value |c_t| grows (keeping its sign) at >= 3 consecutive tokens: "
+    f"{int((longest >= 3).sum())} of {config.hidden_size}; longest streak {int(longest.max())} tokens"
+)
 
-# %% [markdown] slideshow={"slide_type": "fragment"} zh={"source_sha": "e5165eaac2ab"}
-# 这些调光旋钮并不像对所有单元取平均后看上去那样，平平地停在 0.5：每个单元的遗忘门都随词元而变化。64 个单元中没有一个在整个句子上保持遗忘门高于 0.9，而全部 64 个单元都会在某个词元处降到 0.5 以下（见打印的计数），所以没有哪个单元能把记忆原封不动地从第一个词带到最后一个词：单元状态的每一行都是一份持续变化的混合，每个词元都会对它重新缩放并往里添加内容，有少数几行会在若干个词上逐步积累出一个值。整个模型的判断在 "flat" 处变化最大（P(positive) 从 1.00 变为 0.79）。
+# %% [markdown] slideshow={"slide_type": "fragment"} zh={"source_sha": "bf6503d79d1c"}
+# 这些调光旋钮并不是统一停在 0.5 附近的同一个设定，尽管它们在所有单元和词元上的平均值是 0.52：每个单元在整个句子上的平均遗忘门值分布在 0.27 到 0.75 之间（各单元之间的标准差为 0.12），而在一个单元内部，遗忘门从最低的词元到最高的词元要摆动 0.75（取中位数的那个单元）。64 个单元中没有一个在整个句子上保持遗忘门高于 0.9，而全部 64 个单元都会在某个词元处降到 0.5 以下（见打印的计数），所以没有哪个单元能把记忆原封不动地从第一个词带到最后一个词：单元状态的每一行都是一份持续变化的混合，每个词元都会对它重新缩放并往里添加内容。有些行会在若干个词上逐步积累出一个值：64 行中有 23 行的 $|c_t|$ 在连续 3 个或更多词元上（保持符号不变地）增大，最长连续 6 个词元。整个模型的判断在 "flat" 处变化最大（P(positive) 从 1.00 变为 0.79）。
 
 # %% [markdown] slideshow={"slide_type": "slide"} zh={"source_sha": "054f0cd1075f"}
 # ## 6 · 神经网络能胜过数词吗？
@@ -606,8 +624,8 @@ assert baseline.parameters == classifier.coef_.size + classifier.intercept_.size
 print(f"TF-IDF + logistic regression: {baseline.parameters:,} weights")
 print(f"validation accuracy {bootstrap_accuracy(y_val, baseline_val)} (95% bootstrap)")
 
-# %% [markdown] slideshow={"slide_type": "subslide"} zh={"source_sha": "2e6c6d130112"}
-# **436 个句子能检测出什么。** 在相同句子上比较的两个分类器，只在意见不一致的地方有差别：在每个这样的句子上，一个对、另一个错。如果它们在 $n$ 个句子中比例为 $d$ 的那部分上意见不一致，那么它们准确率之差的标准误约为 $\sqrt{d/n}$，因此 95% 区间约为 $\pm 1.96\sqrt{d/n}$（`nlpcourse.evaluate.stats.detectable_difference`）。比这个半宽更小的真实差异，通常会被读成“没有可测量的差异”。下面的**配对自助法**（paired bootstrap）对验证句子重采样，并在每次重采样上给两个模型评分；每个 BiLSTM 随机种子都有自己的区间（基线是确定性的，BiLSTM 则不是）。
+# %% [markdown] slideshow={"slide_type": "subslide"} zh={"source_sha": "6fd37deb6cd8"}
+# **436 个句子能检测出什么。** 在相同句子上比较的两个分类器，只在意见不一致的地方有差别：在每个这样的句子上，一个对、另一个错。如果它们在 $n$ 个句子中比例为 $d$ 的那部分上意见不一致，那么它们准确率之差的标准误约为 $\sqrt{d/n}$，因此 95% 区间会向测得差值的两侧各延伸约 $1.96\sqrt{d/n}$：这就是它的半宽，也就是下面单元格打印的 ±（`nlpcourse.evaluate.stats.detectable_difference`）。比这个半宽更小的真实差异，通常会被读成“没有可测量的差异”。下面的**配对自助法**（paired bootstrap）对验证句子重采样，并在每次重采样上给两个模型评分；每个 BiLSTM 随机种子都有自己的区间（基线是确定性的，BiLSTM 则不是）。
 
 # %% slideshow={"slide_type": "-"} zh={"source_sha": "8bce4aa85a5e"}
 typical = detectable_difference(len(y_val), 0.2)
@@ -897,8 +915,8 @@ print(
     f"(detectable from about ±{framework_detectable:.1%})."
 )
 
-# %% [markdown] slideshow={"slide_type": "notes"} zh={"source_sha": "db1883ba5e95"}
-# 表中的两行看到的输入完全相同，所以它们的速度之比就是两个框架在这颗 CPU 上的速度之比（在 torch 后端上，Keras 的 LSTM 用 Python 逐个时间步地循环，而 `nn.LSTM` 运行一个融合内核）。它们准确率的差异是在一个样本上训练一轮之后得到的，混杂了框架的影响和单个随机种子的运气：配对区间告诉我们这个差异是否能够测量。课程自己的做法（§5）还加上了多随机种子运行所用的训练数据、随机失活、打包和早停。
+# %% [markdown] slideshow={"slide_type": "notes"} zh={"source_sha": "24e38632dc6f"}
+# 表中的两行看到的输入完全相同，所以打印出的速度之比就是两个框架在这颗 CPU 上的速度之比（在 torch 后端上，Keras 的 LSTM 用 Python 逐个时间步地循环，而 `nn.LSTM` 运行一个融合内核）。它们准确率的差异是在一个样本上训练一轮之后得到的 −0.0138，混杂了框架的影响和单个随机种子的运气，而它的配对区间 [−0.0459, +0.0183] 包含零：在这个预算下测不出差异（约 ±3.3 % 以上的差异才能检测出来）。课程自己的做法（§5）还加上了多随机种子运行所用的训练数据、随机失活、打包和早停。
 
 # %% [markdown] slideshow={"slide_type": "slide"} zh={"source_sha": "c5f246917319"}
 # ## B · 静态图与即时执行
