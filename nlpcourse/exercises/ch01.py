@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 
 from nlpcourse.exercises import unanswered, verdict
 from nlpcourse.models.bilstm import bilstm_parameter_count, lstm_parameter_count
-from nlpcourse.train.loop import predicted_labels
 
 
 def check_lstm_parameters(keras_count: int | None, torch_count: int | None) -> bool | None:
@@ -38,25 +37,6 @@ def check_frozen_trainable(count: int | None, vocab_size: int = 10_000) -> bool 
         "that is what still learns once the embedding table is frozen.",
         "freeze model.embedding.weight, then count parameters with requires_grad.",
     )
-
-
-def check_accuracy_from_logits(
-    accuracy: float | None, logits: torch.Tensor, labels: Sequence[int] | torch.Tensor
-) -> bool | None:
-    """Exercise 3: validation accuracy computed by hand from ``predict()``'s logits."""
-    if unanswered(accuracy, "compute the accuracy as a number between 0 and 1"):
-        return None
-    logits = torch.as_tensor(logits).reshape(len(labels), -1)
-    labels = torch.as_tensor(labels).reshape(-1)
-    predicted = predicted_labels(logits)
-    expected = (predicted == labels).float().mean().item()
-    value = float(accuracy)
-    if abs(value - 100 * expected) < 1e-6 and expected > 0:
-        return verdict(False, "", "that is a percentage: give a fraction between 0 and 1.")
-    hint = "a logit above 0 means positive (sigmoid(0) = 0.5); compare with the labels."
-    if abs(value - (1 - expected)) < 1e-6:
-        hint = "the threshold is reversed: a logit above 0 means the positive class (1)."
-    return verdict(abs(value - expected) < 1e-6, "your accuracy matches the logits.", hint)
 
 
 def _padded(sentences: list[torch.Tensor], pads: int, front: bool) -> torch.Tensor:
