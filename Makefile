@@ -54,6 +54,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/notebooks.py check
+	$(BIN)/python scripts/zh_sync.py check
 
 unit: venv web-assets
 	$(BIN)/python -m pytest tests -m "not browser"
