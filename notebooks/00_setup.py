@@ -119,13 +119,16 @@ print(f"nlpcourse {nlpcourse.__version__}, profile {profile.name!r}, torch {torc
 # ## Profiles: one variable picks every size
 #
 # A *profile* names every size a notebook uses (how many rows, epochs, sequence length, batch
-# size) and every checkpoint it loads. There are two:
+# size) and every checkpoint it loads. Two of them are for working through the course:
 #
 # * `quick` (the default) — a CPU laptop and CI: small but real pretrained checkpoints
 #   (`sentence-transformers/all-MiniLM-L6-v2`, a 6-layer BERT, plays BERT's role), subsets of
 #   the data, a few minutes per notebook on two cores.
 # * `full` — the article's own setup, for a GPU: `bert-base-uncased`,
 #   `openai/clip-vit-base-patch32`, the full datasets and the article's epochs.
+#
+# A third, `standard`, keeps `quick`'s checkpoints and sizes but runs some experiments larger:
+# it is for the recorded runs (`python -m nlpcourse record NN`, see the README).
 #
 # Switch before starting Jupyter: `NLPCOURSE_PROFILE=full make lab` (Windows PowerShell:
 # `$env:NLPCOURSE_PROFILE="full"; jupyter lab`). The notebooks read `get_profile()` and never
