@@ -746,10 +746,10 @@ small_clip = models[chosen]  # the model the rest of the notebook uses
 # A held-out class shares its colour with three trained classes, and its shape with four or
 # five: in the split printed above, diamonds and circles are held out in two colours each (red
 # and blue diamond, green and yellow circle), squares and triangles in one. So an answer can be
-# right on one word and wrong on the other. We score the two words separately on
-# the test images of held-out pairs, and on seen pairs for contrast (chance: 1 in 6 colours, 1
-# in 4 shapes). If the model named colour and shape independently, its pair accuracy would be
-# about the product of the two. The grid shows some held-out mistakes first, then successes.
+# right on one word and wrong on the other. We score the two words separately on the test
+# images of held-out pairs, and on seen pairs for contrast (chance: 1 in 6 colours, 1 in 4
+# shapes). If the model named colour and shape independently, its pair accuracy would be about
+# the product of the two. The grid shows some held-out mistakes first, then successes.
 
 # %% slideshow={"slide_type": "-"}
 word_scores = {}
@@ -801,8 +801,8 @@ fig = image_grid(
 # this course's 2-core CPU with `epochs=8`, not re-run here). At 16 epochs the validation cell
 # above prints its pair accuracy as 51.5 % on held-out pairs and 67.3 % on seen pairs; with the
 # colour nearly always right, pair accuracy is close to shape accuracy, as the colour/shape
-# cell shows on the test images. Hence `epochs=16` in `quick`. Smaller patches (4×4 instead of 8×8) did not help at 8 epochs
-# (held-out shape 26.2 %, seen 32.3 %).
+# cell shows on the test images. Hence `epochs=16` in `quick`. Smaller patches (4×4 instead of
+# 8×8) did not help at 8 epochs (held-out shape 26.2 %, seen 32.3 %).
 
 # %% [markdown] slideshow={"slide_type": "fragment"}
 # The model is saved the Hugging Face way — `save_pretrained` writes the weights as
