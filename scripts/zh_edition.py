@@ -10,6 +10,7 @@ out of step (other cells, other code) is left out and reported, never shown with
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,35 @@ FOLDER = "zh"  # the Chinese edition's folder inside build/site and build/slides
 LANGUAGE = "zh-CN"
 
 
+# Han characters and CJK punctuation (full-width forms included).
+_CJK = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+def join_cjk_lines(markdown: str) -> str:
+    """Markdown with its soft line breaks between two Chinese characters removed.
+
+    Chromium renders such a break as a space (Chinese needs none); a break next to Latin text,
+    in a heading, a table or a fenced code block is kept.
+    """
+    out: list[str] = []
+    fenced = False
+    for line in markdown.split("\n"):
+        text = line.lstrip()
+        previous = out[-1] if out else ""
+        if (
+            not fenced
+            and _CJK.fullmatch(previous[-1:] or " ")
+            and _CJK.fullmatch(text[:1] or " ")
+            and not previous.lstrip().startswith(("#", "|"))
+        ):
+            out[-1] = previous + text
+            continue
+        if text.startswith(("```", "~~~")):
+            fenced = not fenced
+        out.append(line)
+    return "\n".join(out)
+
+
 class OutOfStep(ValueError):
     """Raised when a zh notebook no longer lines up with its English twin."""
 
@@ -29,7 +59,10 @@ class OutOfStep(ValueError):
 def with_english_outputs(
     zh: nbformat.NotebookNode, english: nbformat.NotebookNode, stem: str = "notebook"
 ) -> nbformat.NotebookNode:
-    """A copy of ``zh`` whose code cells carry the English twin's outputs and counts."""
+    """A copy of ``zh`` whose code cells carry the English twin's outputs and counts.
+
+    Its markdown loses the line breaks between Chinese characters (``join_cjk_lines``).
+    """
     if len(zh.cells) != len(english.cells):
         raise OutOfStep(f"{stem}: {len(zh.cells)} cells, the English has {len(english.cells)}")
     shown = copy.deepcopy(zh)
@@ -37,6 +70,8 @@ def with_english_outputs(
     for index, (cell, en) in enumerate(zip(shown.cells, english.cells, strict=True)):
         if cell.cell_type != en.cell_type:
             raise OutOfStep(f"{stem} cell {index}: {cell.cell_type}, the English is {en.cell_type}")
+        if cell.cell_type == "markdown":
+            cell.source = join_cjk_lines(cell.source)
         if cell.cell_type != "code":
             continue
         if code_tokens(cell.source) != code_tokens(en.source):

@@ -191,6 +191,16 @@ def test_zh_cells_take_their_english_twins_outputs(tmp_path):
     assert "no zh twin for 02_stand_in_2" in zh.summary("site")
 
 
+def test_line_breaks_between_chinese_characters_are_joined():
+    text = "注意力让每个词元\n查看其他词元，\n  并加权求和。\n使用\nBERT 模型\n"
+    assert (
+        zh_edition.join_cjk_lines(text)
+        == "注意力让每个词元查看其他词元，并加权求和。使用\nBERT 模型\n"
+    )
+    kept = "## 标题\n正文\n\n| 甲 |\n| 乙 |\n```\n# 注释\n注释\n```\n段落\n\n下一段"
+    assert zh_edition.join_cjk_lines(kept) == kept
+
+
 def test_zh_twin_out_of_step_is_left_out_and_named(tmp_path):
     executed = write_stand_ins(tmp_path / "executed")
     changed, short = zh_stand_in(1, "x"), zh_stand_in(2, "y")
