@@ -55,6 +55,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/notebooks.py check
+	$(BIN)/python scripts/zh_sync.py check
 
 unit: venv web-assets
 	$(BIN)/python -m pytest tests -m "not browser"
@@ -62,8 +63,10 @@ unit: venv web-assets
 # nbval's run is the one the slides and the site show: tests/nbval_executed.py saves each
 # notebook that passed, with every output, to build/executed/. MPLBACKEND is unset so that the
 # kernel draws plots inline (a non-interactive backend such as Agg would show none).
+# Of the Chinese edition, notebook 00 runs too (its kernel starts in notebooks/zh/, so its
+# checks answer in Chinese); its executed copy goes to build/executed/zh/.
 nbval: venv
-	env -u MPLBACKEND $(BIN)/python -m pytest $(NBVAL_ARGS) notebooks/*.ipynb
+	env -u MPLBACKEND $(BIN)/python -m pytest $(NBVAL_ARGS) notebooks/*.ipynb notebooks/zh/00_*.ipynb
 
 nb: venv
 	env -u MPLBACKEND $(BIN)/python -m pytest $(NBVAL_ARGS) notebooks/$(NB)*.ipynb

@@ -36,8 +36,10 @@ def pytest_terminal_summary(terminalreporter):
     machine = machine_description()
     for path, seconds in sorted(_NOTEBOOK_SECONDS.items()):
         result = "FAILED" if path in _NOTEBOOK_FAILED else "passed"
-        rows.append(f"| {Path(path).name} | {seconds / 60:.1f} min ({seconds:.0f} s) | {result} |")
-        measured.append(NotebookTime(Path(path).stem, seconds, result, today, machine))
+        name = Path(path).stem  # the Chinese edition's notebooks are named zh/NN_topic
+        name = f"zh/{name}" if Path(path).parent.name == "zh" else name
+        rows.append(f"| {name}.ipynb | {seconds / 60:.1f} min ({seconds:.0f} s) | {result} |")
+        measured.append(NotebookTime(name, seconds, result, today, machine))
     total = sum(_NOTEBOOK_SECONDS.values())
     rows.append(f"| total | {total / 60:.1f} min | |")
     terminalreporter.write_sep("=", "notebook wall times")

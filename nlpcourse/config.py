@@ -10,14 +10,17 @@ import os
 import platform
 import random
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from nlpcourse.errors import ProfileError
+from nlpcourse.errors import LanguageError, ProfileError
 
 PROFILE_ENV = "NLPCOURSE_PROFILE"
 DEFAULT_PROFILE = "quick"
+LANG_ENV = "NLPCOURSE_LANG"
+LANGUAGES = ("en", "zh")
 
 
 @dataclass(frozen=True)
@@ -484,3 +487,24 @@ def default_num_workers(system: str | None = None, cpu_count: int | None = None)
         return 0
     cpus = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
     return max(0, min(4, cpus - 2))
+
+
+def course_language(cwd: str | os.PathLike[str] | None = None) -> str:
+    """The language the course speaks to the reader: ``"en"`` or ``"zh"``.
+
+    ``NLPCOURSE_LANG`` decides when set (``zh``, ``zh-CN`` and ``zh_CN`` all mean Chinese).
+    Otherwise the working directory does: Jupyter and nbval start a notebook's kernel in the
+    notebook's folder, so a kernel running in a folder named ``zh`` (``notebooks/zh/``) belongs
+    to the Chinese edition, whose code cells are the English ones unchanged.
+    """
+    chosen = os.environ.get(LANG_ENV, "").strip().lower().replace("_", "-")
+    if chosen:
+        code = chosen.split("-")[0]
+        if code not in LANGUAGES:
+            raise LanguageError(
+                f"Unknown course language {chosen!r} in {LANG_ENV}: use one of "
+                f"{', '.join(LANGUAGES)} (or unset it to follow the notebook's folder)."
+            )
+        return code
+    folder = Path(cwd) if cwd is not None else Path.cwd()
+    return "zh" if folder.name == "zh" else "en"

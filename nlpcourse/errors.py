@@ -11,6 +11,10 @@ class ProfileError(CourseError, ValueError):
     """An unknown or inconsistent profile was asked for."""
 
 
+class LanguageError(CourseError, ValueError):
+    """``NLPCOURSE_LANG`` names a language the course does not speak."""
+
+
 class DataUnavailableError(CourseError):
     """A dataset could be found neither locally nor on the hub."""
 

@@ -23,6 +23,50 @@
 # says what changed and why.
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
+# ## Run it in the cloud
+#
+# No Python on your machine, or no GPU? Open this notebook on a hosted service (Google Colab,
+# Kaggle or a ModelScope notebook) and run the next cell first. It recognises the service by a
+# variable the service sets in the environment (`COLAB_RELEASE_TAG`, `KAGGLE_KERNEL_RUN_TYPE`,
+# `MODELSCOPE_ENVIRONMENT`), fetches the course with `git` from the URL in `NLPCOURSE_SOURCE`
+# (set it first, e.g. `%env NLPCOURSE_SOURCE=https://…/nlpcourse.git`; on Kaggle, turn the
+# notebook's internet access on), then runs the course's `nlpcourse/cloud.py`: it installs the
+# pinned libraries, torch first as `make lab` does, and the course, then runs
+# `nlpcourse doctor`. On your own machine the cell does nothing.
+#
+# Why is this logic written in the cell instead of imported? On a fresh hosted notebook the
+# course is not installed yet, so there is nothing to import. The cell is therefore short
+# standard-library code, and once the course can be imported it asserts that its detection
+# equals the package's tested twin, `nlpcourse.cloud.hosted_platform`.
+
+# %% slideshow={"slide_type": "-"}
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HOSTS = {  # a variable each hosted notebook service sets, and the service's name
+    "COLAB_RELEASE_TAG": "Google Colab",
+    "KAGGLE_KERNEL_RUN_TYPE": "Kaggle",
+    "MODELSCOPE_ENVIRONMENT": "ModelScope",
+}
+host = next((name for variable, name in HOSTS.items() if os.environ.get(variable)), None)
+if host is None:
+    print("Not on a hosted notebook: nothing to install.")
+else:  # fetch the course with git; nlpcourse/cloud.py installs it and runs the doctor
+    source = os.environ.get("NLPCOURSE_SOURCE") or sys.exit("Set NLPCOURSE_SOURCE to the git URL")
+    checkout = Path(source) if Path(source).is_dir() else Path("nlpcourse-course").resolve()
+    if not checkout.exists():
+        subprocess.run(["git", "clone", "--depth=1", source, str(checkout)], check=True)
+    subprocess.run([sys.executable, str(checkout / "nlpcourse" / "cloud.py")], check=True)
+    sys.path.insert(0, str(checkout))  # this kernel imports the course without a restart
+
+from nlpcourse.cloud import HOSTS as TESTED_HOSTS
+from nlpcourse.cloud import hosted_platform
+
+assert (HOSTS, host) == (TESTED_HOSTS, hosted_platform())
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ## What the article's first section claims
 #
 # Its introduction makes one historical claim and one practical one. Historically, language
@@ -75,13 +119,16 @@ print(f"nlpcourse {nlpcourse.__version__}, profile {profile.name!r}, torch {torc
 # ## Profiles: one variable picks every size
 #
 # A *profile* names every size a notebook uses (how many rows, epochs, sequence length, batch
-# size) and every checkpoint it loads. There are two:
+# size) and every checkpoint it loads. Two of them are for working through the course:
 #
 # * `quick` (the default) — a CPU laptop and CI: small but real pretrained checkpoints
 #   (`sentence-transformers/all-MiniLM-L6-v2`, a 6-layer BERT, plays BERT's role), subsets of
 #   the data, a few minutes per notebook on two cores.
 # * `full` — the article's own setup, for a GPU: `bert-base-uncased`,
 #   `openai/clip-vit-base-patch32`, the full datasets and the article's epochs.
+#
+# A third, `standard`, keeps `quick`'s checkpoints and sizes but runs some experiments larger:
+# it is for the recorded runs (`python -m nlpcourse record NN`, see the README).
 #
 # Switch before starting Jupyter: `NLPCOURSE_PROFILE=full make lab` (Windows PowerShell:
 # `$env:NLPCOURSE_PROFILE="full"; jupyter lab`). The notebooks read `get_profile()` and never

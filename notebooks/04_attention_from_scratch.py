@@ -1,7 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: keep_output,tags,jupyter,slideshow,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -613,7 +615,7 @@ print(
 # A task whose solution *is* an alignment: given a sequence of random tokens, output it
 # reversed. To write the token at position *i*, the model must fetch the one at position
 # *L − 1 − i* — nothing else in the sequence helps. If attention learns anything, a head's map
-# must turn into the anti-diagonal. The data come from `nlpcourse.data.sequence_task` (random
+# must turn into the anti-diagonal. The data come from `nlpcourse.data.sequence_tasks` (random
 # ids, fresh for every batch; `source_positions` says which input position each output copies,
 # `weight_on_source` averages the weight a head puts there — 1/L for a head that looks
 # everywhere evenly).

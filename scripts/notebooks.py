@@ -2,8 +2,10 @@
 
     python scripts/notebooks.py build [NN]   execute notebooks/NN_*.py and write NN_*.ipynb
                                              (and build/executed/NN_*.ipynb with all outputs)
+    python scripts/notebooks.py build zh/NN  the same for the Chinese edition, notebooks/zh/
+                                             (executed copy in build/executed/zh/)
     python scripts/notebooks.py check        pairs in sync, outputs stripped except kept cells,
-                                             slide metadata on every cell
+                                             slide metadata on every cell (both editions)
     python scripts/notebooks.py strip        strip the committed notebooks again (no execution)
 
 A cell whose metadata has ``keep_output: true`` keeps its outputs in the committed notebook:
@@ -12,6 +14,9 @@ Every other output is stripped, as nbstripout does.
 
 Every cell carries ``slideshow={"slide_type": ...}`` (the decks of ``make slides`` and RISE in
 JupyterLab read it): the first cell is a ``slide``, and the ``.py`` and ``.ipynb`` agree.
+
+The Chinese edition in ``notebooks/zh/`` is checked by the same rules; whether it is in step
+with the English notebooks is ``scripts/zh_sync.py check``'s job.
 """
 
 from __future__ import annotations
@@ -69,12 +74,14 @@ def build(script: Path) -> float:
         "language": "python",
     }
     start = time.perf_counter()
+    folder = script.resolve().parent  # the kernel starts in the notebook's folder, as in Jupyter
     client = NotebookClient(
-        nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+        nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
     )
     client.execute()
     elapsed = time.perf_counter() - start
-    executed = ROOT / "build" / "executed" / f"{script.stem}.ipynb"  # with every output, to look at
+    edition = folder.relative_to(NOTEBOOKS)  # "." or "zh"
+    executed = ROOT / "build" / "executed" / edition / f"{script.stem}.ipynb"  # every output
     executed.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, executed)
     target = script.with_suffix(".ipynb")
@@ -89,6 +96,13 @@ def slide_type(cell: nbformat.NotebookNode) -> str | None:
     return slideshow.get("slide_type") if isinstance(slideshow, dict) else None
 
 
+def _fix(stem: str) -> str:
+    """How to rebuild a pair after editing its ``.py`` (``stem`` may start with ``zh/``)."""
+    if stem.startswith("zh/"):
+        return f"`jupytext --sync notebooks/{stem}.py`"
+    return f"`make notebooks NB={stem[:2]}`"
+
+
 def slide_problems(
     stem: str, nb: nbformat.NotebookNode, paired: nbformat.NotebookNode
 ) -> list[str]:
@@ -97,7 +111,7 @@ def slide_problems(
     problems = []
     fix = (
         f'give it `slideshow={{"slide_type": ...}}` in its `# %%` header, one of '
-        f"{', '.join(SLIDE_TYPES)}, then `make notebooks NB={stem[:2]}`"
+        f"{', '.join(SLIDE_TYPES)}, then {_fix(stem)}"
     )
     for index, kind in enumerate(types):
         if kind not in SLIDE_TYPES:
@@ -113,25 +127,38 @@ def slide_problems(
         if kind != other:
             problems.append(
                 f"notebooks/{stem} cell {index}: slide type {kind!r} in the .ipynb but {other!r} "
-                f"in the .py; edit the .py and run `make notebooks NB={stem[:2]}`"
+                f"in the .py; edit the .py and run {_fix(stem)}"
             )
     return problems
 
 
+def editions() -> tuple[Path, Path]:
+    """The folders of the course's notebooks: the English ones, then the Chinese edition."""
+    return NOTEBOOKS, NOTEBOOKS / "zh"
+
+
 def check() -> list[str]:
-    """Every problem with the committed notebooks, as messages."""
+    """Every problem with the committed notebooks of every edition, as messages."""
     problems = []
-    scripts = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.py")}
-    notebooks = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
+    for folder in editions():
+        problems += check_folder(folder)
+    return problems
+
+
+def check_folder(folder: Path) -> list[str]:
+    """Every problem with the committed notebooks of one folder, as messages."""
+    problems = []
+    prefix = "" if folder == NOTEBOOKS else f"{folder.name}/"  # zh/ for the Chinese edition
+    scripts = {prefix + p.stem for p in folder.glob("[0-9][0-9]_*.py")}
+    notebooks = {prefix + p.stem for p in folder.glob("[0-9][0-9]_*.ipynb")}
     for stem in sorted(scripts ^ notebooks):
         problems.append(f"notebooks/{stem}: the .py and .ipynb must both exist (jupytext pair)")
     for stem in sorted(scripts & notebooks):
-        nb = nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4)
-        paired = jupytext.read(NOTEBOOKS / f"{stem}.py")
+        name = stem.removeprefix(prefix)
+        nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+        paired = jupytext.read(folder / f"{name}.py")
         if sources(nb) != sources(paired):
-            problems.append(
-                f"notebooks/{stem}: .ipynb and .py differ; run `make notebooks NB={stem[:2]}`"
-            )
+            problems.append(f"notebooks/{stem}: .ipynb and .py differ; run {_fix(stem)}")
         else:
             problems += slide_problems(stem, nb, paired)
         for index, cell in enumerate(nb.cells):
@@ -145,7 +172,7 @@ def check() -> list[str]:
                 problems.append(
                     f"notebooks/{stem}.ipynb cell {index}: a kept cell needs its execution "
                     f"count, or nbval reports 'Unrun reference cell has outputs' "
-                    f"(run `make notebooks NB={stem[:2]}`)"
+                    f"(run {_fix(stem)})"
                 )
             if cell.cell_type == "code" and cell.outputs and not cell.metadata.get(KEEP):
                 problems.append(
@@ -167,12 +194,16 @@ def main(argv: list[str]) -> int:
         print("notebooks: ok" if not problems else f"notebooks: {len(problems)} problem(s)")
         return 1 if problems else 0
     if argv[0] == "strip":
-        for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
-            nbformat.write(strip(nbformat.read(path, as_version=4)), path)
+        for folder in editions():
+            for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
+                nbformat.write(strip(nbformat.read(path, as_version=4)), path)
         return 0
     prefix = argv[1] if len(argv) > 1 else ""
+    folder = NOTEBOOKS
+    if prefix.startswith("zh/"):  # the Chinese edition: build zh/NN
+        folder, prefix = NOTEBOOKS / "zh", prefix.removeprefix("zh/")
     os.environ.setdefault("NLPCOURSE_PROFILE", "quick")
-    for script in sorted(NOTEBOOKS.glob(f"{prefix}*.py")):
+    for script in sorted(folder.glob(f"{prefix}*.py")):
         if script.name[:2].isdigit():
             print(f"{script.name}: {build(script):.0f} s")
     return 0

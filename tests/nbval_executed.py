@@ -1,5 +1,8 @@
 """Pytest plugin: keep what nbval executed, as ``build/executed/NN_*.ipynb`` with every output.
 
+A notebook of the Chinese edition (``notebooks/zh/``) goes to ``build/executed/zh/``, beside
+its English twin of the same name rather than over it.
+
 The slides and the site are built from these files, so they show the outputs of the same run CI
 checks, not of a second execution. A notebook is written as soon as all its cells have passed;
 a failed notebook's stale copy is removed so no page shows outputs the run did not produce.
@@ -25,7 +28,13 @@ def _record(item, outputs: list | None, failed: bool) -> None:
     index = next(i for i, cell in enumerate(notebook.cells) if cell is item.cell)
     run["outputs"][index] = [copy.deepcopy(o) for o in (outputs or [])]
     run["failed"] = run["failed"] or failed
-    _write(Path(item.config.rootpath) / "build" / "executed", item.parent.path, run)
+    _write(executed_folder(Path(item.config.rootpath), item.parent.path), item.parent.path, run)
+
+
+def executed_folder(root: Path, notebook) -> Path:
+    """Where the executed copy of ``notebook`` goes: ``build/executed/``, ``…/zh/`` for zh."""
+    folder = root / "build" / "executed"
+    return folder / "zh" if Path(notebook).parent.name == "zh" else folder
 
 
 def _write(folder: Path, path, run: dict) -> None:

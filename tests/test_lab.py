@@ -1,5 +1,6 @@
-"""`make lab`, typed as the README shows it, starts JupyterLab with RISE, also as root."""
+"""`make lab`, typed as the README shows it, starts JupyterLab with RISE and zh_CN, also as root."""
 
+import json
 import os
 import secrets
 import signal
@@ -51,6 +52,10 @@ def test_make_lab_serves_jupyterlab_with_rise(tmp_path):
         output = log.read_text(errors="replace")
         assert page is not None, f"JupyterLab did not answer on port {port}:\n{output[-3000:]}"
         assert "jupyterlab-rise" in page, "the RISE extension is not installed"
+        translations = f"http://127.0.0.1:{port}/lab/api/translations/?token={token}"
+        with urllib.request.urlopen(translations, timeout=10) as reply:
+            languages = json.loads(reply.read())["data"]  # what Settings → Language offers
+        assert "zh_CN" in languages, "the Chinese language pack is not installed"
         if os.geteuid() == 0:
             assert "running as root, so JupyterLab gets --allow-root" in output
         assert "no display here, so no browser opens" in output

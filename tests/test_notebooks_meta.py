@@ -57,6 +57,28 @@ def test_check_spots_unpaired_and_unstripped(tmp_path, monkeypatch):
     assert len(problems) == 1 and "outputs committed" in problems[0]
 
 
+def test_check_holds_the_chinese_edition_to_the_same_rules(tmp_path, monkeypatch):
+    import nbformat
+
+    zh = tmp_path / "zh"
+    zh.mkdir()
+    cell = nbformat.v4.new_code_cell("print(1)", metadata={"slideshow": {"slide_type": "slide"}})
+    cell.outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), zh / "01_x.ipynb")
+    monkeypatch.setattr(nbtool, "NOTEBOOKS", tmp_path)
+    assert nbtool.check() == [
+        "notebooks/zh/01_x: the .py and .ipynb must both exist (jupytext pair)"
+    ]
+    (zh / "01_x.py").write_text('# %% slideshow={"slide_type": "slide"}\nprint(2)\n')
+    assert nbtool.check() == [
+        "notebooks/zh/01_x: .ipynb and .py differ; run `jupytext --sync notebooks/zh/01_x.py`",
+        "notebooks/zh/01_x.ipynb cell 0: outputs committed in a cell nbval does not compare "
+        "(strip them, or mark the cell keep_output)",
+    ]
+    (zh / "01_x.py").write_text('# %% slideshow={"slide_type": "-"}\nprint(1)\n')
+    assert any("zh/01_x" in p and "in the .py" in p for p in nbtool.check())
+
+
 def test_check_wants_counts_only_on_kept_cells(tmp_path, monkeypatch):
     import nbformat
 

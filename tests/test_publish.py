@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.nbval_executed import executed_copy
+from tests.nbval_executed import executed_copy, executed_folder
 from tests.publish_fixtures import (
     ROOT,
     script,
@@ -40,6 +40,13 @@ def test_expected_slides_counts_slide_and_subslide_cells():
     assert slides.expected_slides(nb) == 4  # nbconvert opens a slide at the first visible cell
     nb.cells[0].metadata["slideshow"]["slide_type"] = "skip"
     assert slides.expected_slides(nb) == 3
+
+
+def test_the_chinese_edition_is_saved_beside_the_english_one(tmp_path):
+    english = executed_folder(tmp_path, tmp_path / "notebooks" / "00_setup.ipynb")
+    chinese = executed_folder(tmp_path, tmp_path / "notebooks" / "zh" / "00_setup.ipynb")
+    assert english == tmp_path / "build" / "executed"
+    assert chinese == tmp_path / "build" / "executed" / "zh"
 
 
 def test_executed_copy_fills_outputs_and_counts():

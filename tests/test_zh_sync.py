@@ -101,3 +101,36 @@ def test_the_glossary_has_the_terms_and_its_check_names_a_missing_one():
     assert zh_sync.glossary_problems(ENGLISH, zh, terms) == [
         "the English uses 'attention', the zh markdown never says '注意力机制'"
     ]
+
+
+ZH_00 = ROOT / "notebooks" / "zh" / "00_setup.ipynb"
+
+
+@pytest.mark.skipif(not ZH_00.is_file(), reason="the zh 00 is not translated yet")
+def test_changing_an_english_markdown_cell_in_a_copy_fails_the_check_naming_it(
+    tmp_path, monkeypatch, capsys
+):
+    import shutil
+
+    notebooks = tmp_path / "notebooks"
+    (notebooks / "zh").mkdir(parents=True)
+    shutil.copy(ROOT / "notebooks" / "00_setup.ipynb", notebooks)
+    for suffix in (".ipynb", ".py"):
+        shutil.copy(ZH_00.with_suffix(suffix), notebooks / "zh")
+    monkeypatch.setattr(zh_sync, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(zh_sync, "ZH", notebooks / "zh")
+    assert zh_sync.check() == []  # the copy starts in step
+
+    english = nbformat.read(notebooks / "00_setup.ipynb", as_version=4)
+    index = next(
+        i for i, cell in enumerate(english.cells) if cell.source.startswith("## What the article")
+    )
+    english.cells[index].source += "\n\nA sentence the translation does not have yet."
+    nbformat.write(english, notebooks / "00_setup.ipynb")
+
+    [report] = zh_sync.check()
+    assert report.problems == [] and [i for i, _, _ in report.stale] == [index]
+    assert zh_sync.main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert f"notebooks/zh/00_setup.ipynb cell {index}: stale" in out
+    assert "A sentence the translation does not have yet." in out

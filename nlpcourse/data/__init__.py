@@ -30,6 +30,7 @@ from nlpcourse.data.datasets import (
     split_file,
     write_local,
 )
+from nlpcourse.data.quiet import hf_quiet
 from nlpcourse.data.runs import (
     project_root,
     run_dir,
@@ -77,6 +78,7 @@ __all__ = [
     "draw",
     "features_for",
     "generate",
+    "hf_quiet",
     "hub_cache_dir",
     "hub_endpoint",
     "hub_offline",

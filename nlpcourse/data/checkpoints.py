@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from nlpcourse.data.datasets import hub_endpoint, hub_offline
+from nlpcourse.data.quiet import hf_quiet
 from nlpcourse.errors import CheckpointUnavailableError
 
 
@@ -79,7 +80,8 @@ def load_pretrained(cls: Any, repo_id: str, **kwargs: Any) -> Any:
     """``cls.from_pretrained(repo_id, **kwargs)`` with one clear error when it cannot be had."""
     require_checkpoint(repo_id)
     try:
-        return cls.from_pretrained(repo_id, **kwargs)
+        with hf_quiet():  # the new head's load report and the loading bar are not the lesson here
+            return cls.from_pretrained(repo_id, **kwargs)
     except OSError as exc:
         raise CheckpointUnavailableError(
             f"{missing_checkpoint_message(repo_id)} (loader said: {str(exc).splitlines()[0]})"

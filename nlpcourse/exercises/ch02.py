@@ -9,71 +9,6 @@ import torch
 
 from nlpcourse.exercises import unanswered, verdict
 from nlpcourse.text.batching import PadCollate, padding_mask
-from nlpcourse.text.vocab import Vocabulary
-
-
-def check_vocab(
-    vocab: Vocabulary | None,
-    token_lists: Sequence[Sequence[str]],
-    min_freq: int = 2,
-    max_size: int = 5_000,
-) -> bool | None:
-    """Exercise 1: a vocabulary built with ``min_freq`` and ``max_size`` from ``token_lists``."""
-    if unanswered(vocab, "build a Vocabulary and pass it in"):
-        return None
-    if not isinstance(vocab, Vocabulary):
-        return verdict(False, "", f"expected a Vocabulary, got {type(vocab).__name__}.")
-    expected = Vocabulary.build(token_lists, max_size=max_size, min_freq=min_freq)
-    if vocab.itos[:2] != expected.itos[:2]:
-        return verdict(False, "", "the special tokens <pad> and <unk> must take ids 0 and 1.")
-    if len(vocab) != len(expected):
-        return verdict(
-            False,
-            "",
-            f"it has {len(vocab):,} ids, expected {len(expected):,}: "
-            f"min_freq={min_freq} and max_size={max_size} (specials included).",
-        )
-    return verdict(
-        vocab.itos == expected.itos,
-        "the right ids in the right order.",
-        "same size but a different order: build it from the training tokens only.",
-    )
-
-
-def check_padding_mask(mask: torch.Tensor | None, lengths: torch.Tensor) -> bool | None:
-    """Exercise 2: a ``(batch, time)`` boolean mask, True at real tokens."""
-    if unanswered(mask, "build the mask as a tensor"):
-        return None
-    expected = padding_mask(torch.as_tensor(lengths))
-    mask = torch.as_tensor(mask)
-    if mask.shape != expected.shape:
-        return verdict(
-            False,
-            "",
-            f"shape {tuple(mask.shape)}, expected (batch, time) = {tuple(expected.shape)}.",
-        )
-    if torch.equal(mask.bool(), ~expected):
-        return verdict(False, "", "the mask is inverted: True should mark the real tokens.")
-    return verdict(
-        torch.equal(mask.bool(), expected),
-        "True at the real tokens, False at the padding.",
-        "position t of row b is real when t < lengths[b].",
-    )
-
-
-def check_fixed_padding(
-    pad_tokens: int | None, lengths: Sequence[int], max_len: int
-) -> bool | None:
-    """Exercise 3: padding tokens that fixed-length padding to ``max_len`` adds to ``lengths``."""
-    if unanswered(pad_tokens, "give the number of padding tokens"):
-        return None
-    expected = sum(max(0, max_len - length) for length in lengths)
-    naive = sum(max_len - length for length in lengths)
-    hint = "each sequence gets max_len - length pads, and none when it is longer (it is cut)."
-    if pad_tokens == naive and naive != expected:
-        hint = "sequences longer than max_len are cut, not padded: they add no negative pads."
-    return verdict(pad_tokens == expected, "that is the padding fixed-length batches carry.", hint)
-
 
 BUDGET_CASES = ((2_000, 512, 0), (1_500, 300, 1), (700, 1_000, 2))  # (rows, max_tokens, seed)
 MAX_PADDING_SHARE = 0.2  # sorted greedy batching pads about 1-5 % of these lengths
@@ -107,16 +42,31 @@ def check_token_budget_batches(
     if unanswered(make_batches, "write a function make_batches(lengths, max_tokens)"):
         return None
     if not callable(make_batches):
-        return verdict(False, "", "pass the function itself (no parentheses after its name).")
+        return verdict(
+            False,
+            "",
+            "pass the function itself (no parentheses after its name).",
+            hint_zh="传入函数本身（函数名后不带括号）。",
+        )
     for rows, max_tokens, seed in BUDGET_CASES:
         lengths = _skewed_lengths(rows, seed)
         try:
             answer = make_batches(list(lengths), max_tokens)
             if answer is None:
-                return verdict(False, "", "make_batches returns None: return the list of batches")
+                return verdict(
+                    False,
+                    "",
+                    "make_batches returns None: return the list of batches",
+                    hint_zh="make_batches 返回了 None：请返回批次的列表",
+                )
             batches = [[int(i) for i in batch] for batch in answer]
         except Exception as error:  # a student's bug: say what happened, no traceback
-            return verdict(False, "", f"the function raised {type(error).__name__}: {error}")
+            return verdict(
+                False,
+                "",
+                f"the function raised {type(error).__name__}: {error}",
+                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
+            )
         seen = sorted(i for batch in batches for i in batch)
         if seen != list(range(rows)):
             missing = len(set(range(rows)) - set(seen))
@@ -125,9 +75,15 @@ def check_token_budget_batches(
                 False,
                 "",
                 f"every index must appear exactly once ({missing} missing, {repeats} repeated).",
+                hint_zh=f"每个下标必须恰好出现一次（缺了 {missing} 个，重复了 {repeats} 个）。",
             )
         if any(len(batch) == 0 for batch in batches):
-            return verdict(False, "", "an empty batch: drop it.")
+            return verdict(
+                False,
+                "",
+                "an empty batch: drop it.",
+                hint_zh="出现了空批次：把它去掉。",
+            )
         padded = [len(b) * max(lengths[i] for i in b) for b in batches]
         over = [p for p, b in zip(padded, batches, strict=True) if p > max_tokens and len(b) > 1]
         if over:
@@ -136,18 +92,31 @@ def check_token_budget_batches(
                 "",
                 f"{len(over)} batches exceed max_tokens={max_tokens} "
                 "(rows × the longest length in the batch).",
+                hint_zh=(
+                    f"有 {len(over)} 个批次超过了 max_tokens={max_tokens}（行数 × 批次中最长的长"
+                    "度）。"
+                ),
             )
         real = sum(lengths)
         if 1 - real / sum(padded) > MAX_PADDING_SHARE:
             return verdict(
-                False, "", "too much padding: put texts of similar length together (sort first)."
+                False,
+                "",
+                "too much padding: put texts of similar length together (sort first).",
+                hint_zh="填充太多：把长度相近的文本放在一起（先排序）。",
             )
         if len(batches) > MAX_EXTRA_BATCHES * _greedy_batch_count(lengths, max_tokens):
-            return verdict(False, "", "too many small batches: fill each one up to the budget.")
+            return verdict(
+                False,
+                "",
+                "too many small batches: fill each one up to the budget.",
+                hint_zh="小批次太多：把每个批次填满到预算为止。",
+            )
     return verdict(
         True,
         "every index once, every batch within its token budget, little padding.",
         "",
+        praise_zh="每个下标只出现一次，每个批次都在词元预算之内，填充也很少。",
     )
 
 
@@ -177,7 +146,12 @@ def check_mask_collate(collate: Callable[..., Sequence[torch.Tensor]] | None) ->
     if unanswered(collate, "write a function collate(examples, pad_id)"):
         return None
     if not callable(collate):
-        return verdict(False, "", "pass the function itself (no parentheses after its name).")
+        return verdict(
+            False,
+            "",
+            "pass the function itself (no parentheses after its name).",
+            hint_zh="传入函数本身（函数名后不带括号）。",
+        )
     for rows, pad_id, seed in COLLATE_CASES:
         examples = _random_examples(rows, seed)
         ids, lengths, labels = PadCollate(pad_id)(examples)
@@ -186,13 +160,26 @@ def check_mask_collate(collate: Callable[..., Sequence[torch.Tensor]] | None) ->
             answer = collate(examples, pad_id)
             if answer is None:
                 return verdict(
-                    False, "", "collate returns None: return (ids, lengths, mask, labels)"
+                    False,
+                    "",
+                    "collate returns None: return (ids, lengths, mask, labels)",
+                    hint_zh="collate 返回了 None：请返回 (ids, lengths, mask, labels)",
                 )
             if len(answer) != 4:
-                return verdict(False, "", f"return 4 tensors, got {len(answer)}.")
+                return verdict(
+                    False,
+                    "",
+                    f"return 4 tensors, got {len(answer)}.",
+                    hint_zh=f"要返回 4 个张量，得到的是 {len(answer)} 个。",
+                )
             got = [torch.as_tensor(part) for part in answer]
         except Exception as error:  # a student's bug: say what happened, no traceback
-            return verdict(False, "", f"the function raised {type(error).__name__}: {error}")
+            return verdict(
+                False,
+                "",
+                f"the function raised {type(error).__name__}: {error}",
+                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
+            )
         names = ("ids", "lengths", "mask", "labels")
         for name, mine, expected in zip(names, got, (ids, lengths, mask, labels), strict=True):
             if mine.shape != expected.shape:
@@ -201,9 +188,18 @@ def check_mask_collate(collate: Callable[..., Sequence[torch.Tensor]] | None) ->
                     "",
                     f"{name} has shape {tuple(mine.shape)} for a batch of {rows}, "
                     f"expected {tuple(expected.shape)}.",
+                    hint_zh=(
+                        f"对 {rows} 行的批次，{name} 的形状是 {tuple(mine.shape)}，应为 "
+                        f"{tuple(expected.shape)}。"
+                    ),
                 )
         if torch.equal(got[2].bool(), ~mask):
-            return verdict(False, "", "the mask is inverted: True should mark the real tokens.")
+            return verdict(
+                False,
+                "",
+                "the mask is inverted: True should mark the real tokens.",
+                hint_zh="掩码反了：True 应当标出真实词元。",
+            )
         for name, mine, expected in zip(names, got, (ids, lengths, mask, labels), strict=True):
             if not torch.equal(mine.to(expected.dtype), expected):
                 hint = {
@@ -212,8 +208,24 @@ def check_mask_collate(collate: Callable[..., Sequence[torch.Tensor]] | None) ->
                     "mask": "position t of row b is real when t < lengths[b].",
                     "labels": "stack the labels in the order of the examples.",
                 }[name]
-                return verdict(False, "", f"{name} differs from the expected batch: {hint}")
-    return verdict(True, "ids, lengths, mask and labels all match the package's collate.", "")
+                hint_zh = {
+                    "ids": f"先放真实词元，再用 pad_id（{pad_id}）填充到最长那一行。",
+                    "lengths": "每一行在填充之前的真实词元个数。",
+                    "mask": "当 t < lengths[b] 时，第 b 行的位置 t 是真实词元。",
+                    "labels": "按样本的顺序把标签堆叠起来。",
+                }[name]
+                return verdict(
+                    False,
+                    "",
+                    f"{name} differs from the expected batch: {hint}",
+                    hint_zh=f"{name} 与期望的批次不同：{hint_zh}",
+                )
+    return verdict(
+        True,
+        "ids, lengths, mask and labels all match the package's collate.",
+        "",
+        praise_zh="ids、lengths、mask 和 labels 都与本课程包里的 collate 一致。",
+    )
 
 
 def check_packed_batch_sizes(
@@ -228,7 +240,12 @@ def check_packed_batch_sizes(
     if unanswered(batch_sizes, "write a function batch_sizes(lengths)"):
         return None
     if not callable(batch_sizes):
-        return verdict(False, "", "pass the function itself (no parentheses after its name).")
+        return verdict(
+            False,
+            "",
+            "pass the function itself (no parentheses after its name).",
+            hint_zh="传入函数本身（函数名后不带括号）。",
+        )
     rng = random.Random(0)
     cases = [[5, 2, 3], [1], [4, 4, 4], *([rng.randint(1, 12) for _ in range(9)] for _ in range(5))]
     for lengths in cases:
@@ -239,18 +256,41 @@ def check_packed_batch_sizes(
             result = batch_sizes(list(lengths))
             if result is None:
                 return verdict(
-                    False, "", "batch_sizes returns None: return one count per time step"
+                    False,
+                    "",
+                    "batch_sizes returns None: return one count per time step",
+                    hint_zh="batch_sizes 返回了 None：请为每个时间步返回一个计数",
                 )
             answer = [int(n) for n in result]
         except Exception as error:  # a student's bug: say what happened, no traceback
-            return verdict(False, "", f"the function raised {type(error).__name__}: {error}")
+            return verdict(
+                False,
+                "",
+                f"the function raised {type(error).__name__}: {error}",
+                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
+            )
         if len(answer) != len(expected):
             return verdict(
-                False, "", "one count per time step: as many as the longest row has tokens."
+                False,
+                "",
+                "one count per time step: as many as the longest row has tokens.",
+                hint_zh="每个时间步一个计数：个数等于最长那一行的词元数。",
             )
         if answer != expected:
             hint = "at time step t, count the rows whose length is above t."
+            hint_zh = "在时间步 t，数一数长度大于 t 的行。"
             if answer == sorted(lengths, reverse=True):
                 hint = "those are the lengths, sorted; count the rows running at each time step."
-            return verdict(False, "", hint)
-    return verdict(True, "the same batch_sizes as pack_padded_sequence.", "")
+                hint_zh = "这是排好序的长度；要数的是每个时间步上仍在运行的行数。"
+            return verdict(
+                False,
+                "",
+                hint,
+                hint_zh=hint_zh,
+            )
+    return verdict(
+        True,
+        "the same batch_sizes as pack_padded_sequence.",
+        "",
+        praise_zh="与 pack_padded_sequence 给出的 batch_sizes 相同。",
+    )

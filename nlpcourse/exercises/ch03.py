@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
@@ -12,75 +11,12 @@ from nlpcourse.config import get_profile
 from nlpcourse.data.checkpoints import load_pretrained
 from nlpcourse.exercises import unanswered, verdict
 
-PAIR = ("The movie was long.", "I loved every minute.")
-EXERCISE_LOGITS = ((2.0, -1.0), (0.5, 0.5), (-3.0, 1.0))
-EXERCISE_LABELS = (0, 1, 0)
-AG_NEWS_CLASSES = 4
-
 
 @lru_cache(maxsize=2)
 def _tokenizer(checkpoint: str):
     from transformers import AutoTokenizer
 
     return load_pretrained(AutoTokenizer, checkpoint)
-
-
-@lru_cache(maxsize=2)
-def _hidden_size(checkpoint: str) -> int:
-    from transformers import AutoConfig
-
-    return load_pretrained(AutoConfig, checkpoint).hidden_size
-
-
-def check_segment_b_length(answer: int | None) -> bool | None:
-    """Exercise 1: tokens with type id 1 when ``PAIR`` is encoded as a sentence pair."""
-    if unanswered(answer, "count the tokens whose token_type_id is 1"):
-        return None
-    encoded = _tokenizer(get_profile().bert)(*PAIR)
-    expected = sum(encoded["token_type_ids"])
-    if answer == expected - 1:
-        return verdict(False, "", "close: which segment does the final [SEP] belong to?")
-    return verdict(
-        answer == expected,
-        "the second segment counted with its closing [SEP].",
-        "encode the two texts in one call, tokenizer(a, b), and sum token_type_ids.",
-    )
-
-
-def check_head_parameters(answer: int | None) -> bool | None:
-    """Exercise 2: parameters of a 4-class head on the profile's BERT (hidden × 4 + 4)."""
-    if unanswered(answer, "give the number of parameters of the classifier Linear layer"):
-        return None
-    hidden = _hidden_size(get_profile().bert)
-    expected = hidden * AG_NEWS_CLASSES + AG_NEWS_CLASSES
-    if answer == hidden * AG_NEWS_CLASSES:
-        return verdict(False, "", "you counted the weights; the layer has a bias per class too.")
-    return verdict(
-        answer == expected,
-        "weights and biases both counted.",
-        "the head is one Linear(hidden_size, num_labels): weights plus biases.",
-    )
-
-
-def check_loss_by_hand(answer: float | torch.Tensor | None) -> bool | None:
-    """Exercise 3: mean cross-entropy of ``EXERCISE_LOGITS`` against ``EXERCISE_LABELS``."""
-    if unanswered(answer, "compute the mean cross-entropy as a number"):
-        return None
-    logits = torch.tensor(EXERCISE_LOGITS)
-    labels = torch.tensor(EXERCISE_LABELS)
-    expected = torch.nn.functional.cross_entropy(logits, labels).item()
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return verdict(False, "", "give one number (a float or a 0-d tensor), the batch mean.")
-    total = expected * len(EXERCISE_LABELS)
-    if math.isclose(value, total, rel_tol=1e-4):
-        return verdict(False, "", "that is the sum over the batch; the loss is the mean.")
-    return verdict(
-        math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6),
-        "it matches F.cross_entropy on these logits.",
-        "take logits − logsumexp(logits) per row, pick the true class, negate, average.",
-    )
 
 
 SEP_PAIRS = (
@@ -99,7 +35,12 @@ def check_sep_positions(find_seps: Callable[[str, str], Sequence[int]] | None) -
     if unanswered(find_seps, "write a function find_seps(first, second)"):
         return None
     if not callable(find_seps):
-        return verdict(False, "", "pass the function itself (no parentheses after its name).")
+        return verdict(
+            False,
+            "",
+            "pass the function itself (no parentheses after its name).",
+            hint_zh="传入函数本身（函数名后不带括号）。",
+        )
     tokenizer = _tokenizer(get_profile().bert)
     for first, second in SEP_PAIRS:
         encoded = tokenizer(first, second)
@@ -108,22 +49,51 @@ def check_sep_positions(find_seps: Callable[[str, str], Sequence[int]] | None) -
         try:
             result = find_seps(first, second)
             if result is None:
-                return verdict(False, "", "find_seps returns None: return the list of positions")
+                return verdict(
+                    False,
+                    "",
+                    "find_seps returns None: return the list of positions",
+                    hint_zh="find_seps 返回了 None：请返回位置的列表",
+                )
             answer = [int(i) for i in result]
         except Exception as error:  # a student's bug: say what happened, no traceback
-            return verdict(False, "", f"the function raised {type(error).__name__}: {error}")
+            return verdict(
+                False,
+                "",
+                f"the function raised {type(error).__name__}: {error}",
+                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
+            )
         if answer == [i + 1 for i in expected]:
-            return verdict(False, "", "off by one: positions count from 0, [CLS] is at 0.")
+            return verdict(
+                False,
+                "",
+                "off by one: positions count from 0, [CLS] is at 0.",
+                hint_zh="差了一位：位置从 0 开始数，[CLS] 在位置 0。",
+            )
         if answer == [len(ids) - 1]:
-            return verdict(False, "", "a pair has two [SEP]: one closes each segment.")
+            return verdict(
+                False,
+                "",
+                "a pair has two [SEP]: one closes each segment.",
+                hint_zh="句子对里有两个 [SEP]：每个片段各由一个收尾。",
+            )
         if answer != expected:
             return verdict(
                 False,
                 "",
                 "encode the two texts in one call, tokenizer(first, second), and find "
                 "tokenizer.sep_token_id in input_ids.",
+                hint_zh=(
+                    "用一次调用 tokenizer(first, second) 编码两段文本，再在 input_ids 中找 "
+                    "tokenizer.sep_token_id。"
+                ),
             )
-    return verdict(True, "both separators found on every pair.", "")
+    return verdict(
+        True,
+        "both separators found on every pair.",
+        "",
+        praise_zh="每个句子对里的两个分隔符都找到了。",
+    )
 
 
 HEAD_LABELS = 3
@@ -168,15 +138,29 @@ def check_cls_head(classifier_class: type | None) -> bool | None:
         mine = classifier_class(reference.bert, HEAD_LABELS)
         linear = getattr(mine, "classifier", None)
         if linear is None and not list(mine.children()):  # the empty skeleton
-            return verdict(False, "", "fill in ClsClassifier's __init__ and forward")
+            return verdict(
+                False,
+                "",
+                "fill in ClsClassifier's __init__ and forward",
+                hint_zh="把 ClsClassifier 的 __init__ 和 forward 补完整",
+            )
         if not isinstance(linear, torch.nn.Linear):
-            return verdict(False, "", "keep the head as a torch.nn.Linear named self.classifier.")
+            return verdict(
+                False,
+                "",
+                "keep the head as a torch.nn.Linear named self.classifier.",
+                hint_zh="分类头要保持为名为 self.classifier 的 torch.nn.Linear。",
+            )
         if linear.weight.shape != reference.classifier.weight.shape:
             return verdict(
                 False,
                 "",
                 f"self.classifier has weight shape {tuple(linear.weight.shape)}, expected "
                 f"(num_labels, hidden_size) = {tuple(reference.classifier.weight.shape)}.",
+                hint_zh=(
+                    f"self.classifier 的权重形状是 {tuple(linear.weight.shape)}，应为 (num_labels"
+                    f", hidden_size) = {tuple(reference.classifier.weight.shape)}。"
+                ),
             )
         linear.load_state_dict(reference.classifier.state_dict())  # the copied weights
         mine.eval()
@@ -185,20 +169,33 @@ def check_cls_head(classifier_class: type | None) -> bool | None:
             expected = reference(**inputs).logits  # (2, num_labels)
             cls_only = reference.classifier(reference.bert(**inputs).last_hidden_state[:, 0])
     except Exception as error:  # a student's bug: say what happened, no traceback
-        return verdict(False, "", f"the class raised {type(error).__name__}: {error}")
+        return verdict(
+            False,
+            "",
+            f"the class raised {type(error).__name__}: {error}",
+            hint_zh=f"这个类抛出了 {type(error).__name__}：{error}",
+        )
     logits = torch.as_tensor(getattr(logits, "logits", logits))
     if logits.shape != expected.shape:
         return verdict(
-            False, "", f"logits of shape {tuple(logits.shape)}, expected {tuple(expected.shape)}."
+            False,
+            "",
+            f"logits of shape {tuple(logits.shape)}, expected {tuple(expected.shape)}.",
+            hint_zh=f"logits 的形状是 {tuple(logits.shape)}，应为 {tuple(expected.shape)}。",
         )
     if torch.allclose(logits, cls_only, atol=1e-5):
         return verdict(
-            False, "", "close: BertForSequenceClassification passes [CLS] through the pooler first."
+            False,
+            "",
+            "close: BertForSequenceClassification passes [CLS] through the pooler first.",
+            hint_zh="很接近了：BertForSequenceClassification 会先让 [CLS] 经过池化层（pooler）。",
         )
     return verdict(
         torch.allclose(logits, expected, atol=1e-5),
         "the same logits as BertForSequenceClassification, from the copied weights.",
         "body(...) → the pooled [CLS] vector (pooler_output) → dropout → self.classifier.",
+        praise_zh="用复制过来的权重，得到与 BertForSequenceClassification 相同的 logits。",
+        hint_zh="body(...) → 池化后的 [CLS] 向量（pooler_output）→ dropout → self.classifier。",
     )
 
 
@@ -222,12 +219,27 @@ def check_toy_wordpiece(vocab: dict[str, int] | None) -> bool | None:
     from transformers import BertTokenizer
 
     if not isinstance(vocab, dict):
-        return verdict(False, "", f"give a dict piece → id, got {type(vocab).__name__}.")
+        return verdict(
+            False,
+            "",
+            f"give a dict piece → id, got {type(vocab).__name__}.",
+            hint_zh=f"请给出一个 词片 → id 的 dict，得到的是 {type(vocab).__name__}。",
+        )
     missing = [token for token in TOY_SPECIALS if token not in vocab]
     if missing:
-        return verdict(False, "", f"the special tokens are part of the vocabulary: add {missing}.")
+        return verdict(
+            False,
+            "",
+            f"the special tokens are part of the vocabulary: add {missing}.",
+            hint_zh=f"特殊词元也是词表的一部分：请加上 {missing}。",
+        )
     if sorted(vocab.values()) != list(range(len(vocab))):
-        return verdict(False, "", "the ids must be 0, 1, 2, … with no gaps or repeats.")
+        return verdict(
+            False,
+            "",
+            "the ids must be 0, 1, 2, … with no gaps or repeats.",
+            hint_zh="id 必须是 0, 1, 2, …，不能有空缺或重复。",
+        )
     tokenizer = BertTokenizer(vocab=vocab)
     for word, expected in TOY_WORDS.items():
         pieces = tokenizer.tokenize(word)
@@ -237,8 +249,22 @@ def check_toy_wordpiece(vocab: dict[str, int] | None) -> bool | None:
                 "",
                 f"{word!r} → {pieces}, wanted {expected}: WordPiece takes the longest piece it "
                 "knows first, and ## marks a piece inside a word.",
+                hint_zh=(
+                    f"{word!r} → {pieces}，想要的是 {expected}：WordPiece 先取它认识的最长词片，#"
+                    "# 标记词内部的词片。"
+                ),
             )
     fewest = len(TOY_SPECIALS) + len({p for pieces in TOY_WORDS.values() for p in pieces})
     if len(vocab) > fewest:
-        return verdict(False, "", f"it works, with {len(vocab)} entries: fewer will do.")
-    return verdict(True, "every word cut as wanted, with the fewest pieces.", "")
+        return verdict(
+            False,
+            "",
+            f"it works, with {len(vocab)} entries: fewer will do.",
+            hint_zh=f"能用，但有 {len(vocab)} 个条目：更少就够了。",
+        )
+    return verdict(
+        True,
+        "every word cut as wanted, with the fewest pieces.",
+        "",
+        praise_zh="每个词都按要求切分，词片也最少。",
+    )

@@ -24,15 +24,29 @@ def check_max_pool(
     try:
         got = max_pool(hidden.clone(), mask.clone())
     except Exception as error:  # a student's function may fail in any way
-        return verdict(False, "", f"max_pool raised {type(error).__name__}: {error}")
+        return verdict(
+            False,
+            "",
+            f"max_pool raised {type(error).__name__}: {error}",
+            hint_zh=f"max_pool 抛出了 {type(error).__name__}：{error}",
+        )
     if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
         shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
-        return verdict(False, "", f"expected a (batch, hidden) = (3, 4) tensor, got {shape}.")
+        return verdict(
+            False,
+            "",
+            f"expected a (batch, hidden) = (3, 4) tensor, got {shape}.",
+            hint_zh=f"应为形状 (batch, hidden) = (3, 4) 的张量，得到的是 {shape}。",
+        )
     return verdict(
         torch.allclose(got, expected),
         "padding can never win the max.",
         "padding positions must not take part: fill them with -inf (or the dtype's minimum) "
         "before taking .max(dim=1).",
+        praise_zh="填充位置永远不会成为最大值。",
+        hint_zh=(
+            "填充位置不能参与：在取 .max(dim=1) 之前，先把它们填成 -inf（或该 dtype 的最小值）。"
+        ),
     )
 
 
@@ -49,6 +63,8 @@ def check_linear_lrs(lr_at_50: float | None, lr_at_775: float | None) -> bool | 
         ok,
         "both rates match the schedule.",
         "warmup: base x step / 100; afterwards: base x (1000 - step) / (1000 - 100).",
+        praise_zh="两个学习率都与调度一致。",
+        hint_zh="预热阶段：base x step / 100；之后：base x (1000 - step) / (1000 - 100)。",
     )
 
 
@@ -71,7 +87,12 @@ def check_cosine_lambda(
                 optimizer.step()
                 scheduler.step()
         except Exception as error:  # a student's function may fail in any way
-            return verdict(False, "", f"LambdaLR failed: {type(error).__name__}: {error}")
+            return verdict(
+                False,
+                "",
+                f"LambdaLR failed: {type(error).__name__}: {error}",
+                hint_zh=f"LambdaLR 失败了：{type(error).__name__}：{error}",
+            )
         wrong = [
             s for s, (a, b) in enumerate(zip(got, reference, strict=True)) if abs(a - b) > 1e-9
         ]
@@ -83,5 +104,15 @@ def check_cosine_lambda(
                 f"with warmup={warmup}, total={total} the factor at step {step} is "
                 f"{got[step]:.4f}, not what transformers gives. Warmup rises as step / warmup; "
                 "then the factor follows half a cosine wave from 1 down to 0.",
+                hint_zh=(
+                    f"当 warmup={warmup}、total={total} 时，第 {step} 步的系数是 {got[step]:.4f}，"
+                    "与 transformers 给出的不同。预热阶段按 step / warmup 上升；之后系数沿半个余"
+                    "弦波从 1 降到 0。"
+                ),
             )
-    return verdict(True, "your LambdaLR agrees with transformers at every step.", "")
+    return verdict(
+        True,
+        "your LambdaLR agrees with transformers at every step.",
+        "",
+        praise_zh="你的 LambdaLR 在每一步都与 transformers 一致。",
+    )

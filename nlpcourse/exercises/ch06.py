@@ -25,6 +25,11 @@ def check_optimizer_steps(answer: int | None) -> bool | None:
         "micro-batches counted, then windows, the partial ones included.",
         "first count the micro-batches (the last one is smaller), then the windows of 4 "
         "(the last window is partial but still makes an optimizer step).",
+        praise_zh="先数微批次，再数窗口，不满的也算上了。",
+        hint_zh=(
+            "先数微批次（最后一个更小），再数每 4 个一组的窗口（最后一个窗口不满，但仍会让优化器"
+            "走一步）。"
+        ),
     )
 
 
@@ -44,15 +49,29 @@ def check_macro_f1_from_confusion(fn: Callable[[np.ndarray], float] | None) -> b
         try:
             got = float(fn(counts.copy()))
         except Exception as error:  # a student's function may fail in any way
-            return verdict(False, "", f"the function raised {type(error).__name__}: {error}")
+            return verdict(
+                False,
+                "",
+                f"the function raised {type(error).__name__}: {error}",
+                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
+            )
         if not math.isclose(got, expected, rel_tol=1e-6):
             return verdict(
                 False,
                 "",
                 f"got {got:.4f}, expected {expected:.4f}: precision of class c is "
                 f"counts[c, c] / column sum, recall is counts[c, c] / row sum; average the F1s.",
+                hint_zh=(
+                    f"得到 {got:.4f}，应为 {expected:.4f}：类别 c 的精确率是 counts[c, c] / 列和，"
+                    "召回率是 counts[c, c] / 行和；再对各类的 F1 取平均。"
+                ),
             )
-    return verdict(True, "your function agrees with scikit-learn on two confusion matrices.", "")
+    return verdict(
+        True,
+        "your function agrees with scikit-learn on two confusion matrices.",
+        "",
+        praise_zh="在两个混淆矩阵上，你的函数都与 scikit-learn 一致。",
+    )
 
 
 TRAINING_LOOP_SIZES = (5, 5, 5, 2, 4, 4, 3)  # rows per micro-batch: windows of 3, 3 and 1
@@ -113,7 +132,12 @@ def check_training_loop(fn: Callable[..., Any] | None) -> bool | None:
                 clip,
             )
         except Exception as error:  # a student's function may fail in any way
-            return verdict(False, "", f"the function raised {type(error).__name__}: {error}")
+            return verdict(
+                False,
+                "",
+                f"the function raised {type(error).__name__}: {error}",
+                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
+            )
         windows = math.ceil(len(batches) / accumulation_steps)
         if len(updates) != reference_updates:
             return verdict(
@@ -123,6 +147,12 @@ def check_training_loop(fn: Callable[..., Any] | None) -> bool | None:
                 f"optimizer updates; fit() made {reference_updates} ({windows} windows, the last "
                 "one partial, minus the ones the scaler skipped because a gradient overflowed). "
                 "Step through scaler.step(optimizer), once per window.",
+                hint_zh=(
+                    f"当 accumulation_steps={accumulation_steps} 时，你的循环让优化器更新了 "
+                    f"{len(updates)} 次；fit() 更新了 {reference_updates} 次（{windows} 个窗口，最"
+                    "后一个不满，再减去因梯度溢出而被 scaler 跳过的次数）。每个窗口通过 scaler."
+                    "step(optimizer) 走一步。"
+                ),
             )
         gap = max(
             (a - b).abs().max().item()
@@ -138,7 +168,17 @@ def check_training_loop(fn: Callable[..., Any] | None) -> bool | None:
                 "its share of the window's rows; scaler.scale(...) before backward(); "
                 "scaler.unscale_ before clipping; scaler.update() after each step; gradients "
                 "zeroed after each step.",
+                hint_zh=(
+                    f"当 accumulation_steps={accumulation_steps}、grad_clip={clip} 时，你的权重与"
+                    f" fit() 的最多相差 {gap:.2e}。请检查：前向传播在 torch.autocast('cpu', dtype"
+                    "=torch.float16) 之下；每个微批次的损失按它在窗口行数中的占比加权；backward("
+                    ") 之前调用 scaler.scale(...)；裁剪之前调用 scaler.unscale_；每一步之后调用 "
+                    "scaler.update()；每一步之后把梯度清零。"
+                ),
             )
     return verdict(
-        True, "your loop takes the same steps as fit(), skipped updates and clipping included.", ""
+        True,
+        "your loop takes the same steps as fit(), skipped updates and clipping included.",
+        "",
+        praise_zh="你的循环与 fit() 走的步完全相同，包括被跳过的更新和梯度裁剪。",
     )

@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, Sampler
 from transformers import DataCollatorWithPadding
 
 from nlpcourse.config import default_num_workers
+from nlpcourse.data.quiet import hf_quiet
 
 
 def tokenize_dataset(dataset: Dataset, tokenizer: Any, max_len: int) -> Dataset:
@@ -26,7 +27,8 @@ def tokenize_dataset(dataset: Dataset, tokenizer: Any, max_len: int) -> Dataset:
     def encode(batch: dict) -> dict:
         return tokenizer(batch["text"], truncation=True, max_length=max_len)
 
-    encoded = dataset.map(encode, batched=True, remove_columns=["text"])
+    with hf_quiet():  # no "Map:" bar in the notebooks
+        encoded = dataset.map(encode, batched=True, remove_columns=["text"])
     return encoded.rename_column("label", "labels")
 
 
