@@ -96,7 +96,9 @@ class Edition:
             parts.append("no zh twin for " + ", ".join(self.missing))
         if self.out_of_step:
             parts.append(
-                "left out (run `scripts/zh_sync.py check`): " + "; ".join(self.out_of_step)
+                "left out, out of step with the executed English run (`scripts/zh_sync.py check`"
+                " names cells to re-translate; a stale build/executed needs `make nbval`): "
+                + "; ".join(self.out_of_step)
             )
         return f"{what}: Chinese edition incomplete: " + " | ".join(parts) if parts else None
 
