@@ -3,8 +3,9 @@
 #              saves them executed to build/executed/), then the decks and the site in Chromium
 # make nb NB=04   - execute one notebook under nbval
 # make notebooks  - rebuild the .ipynb files from their paired .py sources (re-executes them)
-# make slides     - one reveal.js deck per executed notebook in build/slides/ (opens offline)
-# make site       - the course website from the executed notebooks in build/site/
+# make slides     - one reveal.js deck per executed notebook in build/slides/ (opens offline),
+#                   and per Chinese notebook in build/slides/zh/
+# make site       - the course website from the executed notebooks in build/site/ (Chinese: zh/)
 # make bench      - run benchmarks/bench_finetune.py (fine-tuning throughput ratios)
 # make record NB=05 [PROFILE=standard] - run a notebook's larger experiment, write records/NN_*.json
 
@@ -84,10 +85,12 @@ slides: venv web-assets
 site: venv web-assets
 	$(BIN)/python scripts/website.py
 
-# Debian's Chromium for the browser tests, driven by Playwright (never `playwright install`).
+# Debian's Chromium for the browser tests, driven by Playwright (never `playwright install`),
+# and Debian's Noto CJK fonts, so that the Chinese pages and decks render offline (no web font).
 chromium:
-	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@{ test -x $(CHROMIUM) && fc-list | grep -q "Noto Sans CJK SC"; } || { \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq chromium fonts-noto-cjk; }
 
 browser: venv web-assets chromium
 	$(BIN)/python -m pytest tests -m browser

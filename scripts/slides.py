@@ -1,12 +1,16 @@
 """Build one reveal.js deck per executed notebook, with every script served from local files.
 
     python scripts/slides.py [NN ...]     build/executed/NN_*.ipynb -> build/slides/NN_*.slides.html
+                                and notebooks/zh/NN_*.ipynb -> build/slides/zh/NN_*.slides.html
 
 The decks read the outputs of the notebooks' one executed run (``build/executed/``, written by
 the nbval run of ``make test`` or by ``make notebooks``); nothing is executed again here. Each
 cell's ``metadata.slideshow.slide_type`` makes the slides: ``slide`` starts a new one,
 ``subslide`` one below it, ``fragment`` reveals, ``skip`` leaves the cell out, ``notes`` goes to
 the speaker view (press S).
+
+The Chinese decks (``build/slides/zh/``) show each zh notebook's markdown with its English twin's
+outputs, cell by cell (``scripts/zh_edition.py``); lessons with no zh twin yet are named.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from web_assets import (
     local_urls,
     readable,
 )
+from zh_edition import FOLDER as ZH_FOLDER
+from zh_edition import LANGUAGE as ZH_LANGUAGE
+from zh_edition import Edition, edition
 
 SLIDES = BUILD / "slides"
 
@@ -46,9 +53,10 @@ def expected_slides(nb: nbformat.NotebookNode) -> int:
     return count + (0 if first_is_new else 1)  # nbconvert opens a slide at the first visible cell
 
 
-def exporter() -> SlidesExporter:
+def exporter(language: str = "en") -> SlidesExporter:
     """nbconvert's slides exporter, pointed at the local reveal.js, MathJax and scripts."""
     slides = SlidesExporter(
+        language_code=language.split("-")[0],  # nbconvert takes ISO 639-1 codes only
         extra_template_basedirs=[str(TEMPLATES)],
         template_name="course_slides",
         reveal_url_prefix=f"{STATIC}/reveal.js",
@@ -62,9 +70,14 @@ def exporter() -> SlidesExporter:
     return slides
 
 
-def build_deck(notebook: Path, out: Path, slides: SlidesExporter | None = None) -> Path:
-    """Write ``out/<notebook>.slides.html`` from an executed notebook; return its path."""
-    nb = readable(nbformat.read(notebook, as_version=4))
+def build_deck(
+    notebook: Path,
+    out: Path,
+    slides: SlidesExporter | None = None,
+    nb: nbformat.NotebookNode | None = None,
+) -> Path:
+    """Write ``out/<notebook>.slides.html`` from an executed notebook (or ``nb``); return it."""
+    nb = readable(nb if nb is not None else nbformat.read(notebook, as_version=4))
     body, _ = (slides or exporter()).from_notebook_node(
         nb, resources={"metadata": {"name": notebook.stem}}
     )
@@ -73,21 +86,48 @@ def build_deck(notebook: Path, out: Path, slides: SlidesExporter | None = None) 
     return target
 
 
+INDEX = {
+    "en": ("Course slides", "中文幻灯片", f"{ZH_FOLDER}/index.html"),
+    ZH_LANGUAGE: ("课程幻灯片", "English slides", "../index.html"),
+}
+
+
+def _index(out: Path, decks: list[Path], language: str, note: str = "") -> None:
+    """The list of decks, with a link to the other edition's list."""
+    title, other, href = INDEX[language]
+    items = "\n".join(
+        f'<li><a href="{d.name}">{html.escape(d.name.removesuffix(".slides.html"))}</a></li>'
+        for d in decks
+    )
+    (out / "index.html").write_text(
+        f'<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8"><title>{title}'
+        f'</title></head>\n<body><p><a href="{href}">{other}</a></p><h1>{title}</h1>{note}'
+        f"<ul>\n{items}\n</ul></body></html>\n",
+        encoding="utf-8",
+    )
+
+
 def build_decks(notebooks: list[Path], out: Path = SLIDES) -> list[Path]:
     """Build every deck into ``out`` with its own copy of the scripts, plus an index page."""
     out.mkdir(parents=True, exist_ok=True)
     copy_static(out)
     slides = exporter()
     decks = [build_deck(path, out, slides) for path in notebooks]
-    items = "\n".join(
-        f'<li><a href="{d.name}">{html.escape(d.name.removesuffix(".slides.html"))}</a></li>'
-        for d in decks
-    )
-    (out / "index.html").write_text(
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Course slides'
-        f"</title></head>\n<body><h1>Course slides</h1><ul>\n{items}\n</ul></body></html>\n",
-        encoding="utf-8",
-    )
+    _index(out, decks, "en")
+    return decks
+
+
+def build_chinese_decks(zh: Edition, out: Path = SLIDES / ZH_FOLDER) -> list[Path]:
+    """The zh decks in ``out`` (its own scripts, an index page): zh prose, English outputs."""
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.html"):
+        old.unlink()  # a deck whose zh notebook was removed or fell out of step goes too
+    copy_static(out)
+    slides = exporter(ZH_LANGUAGE)
+    decks = [build_deck(out / f"{stem}.ipynb", out, slides, nb) for stem, nb in zh.books.items()]
+    missing = ", ".join(zh.missing)
+    note = f"<p>尚无中文版：{html.escape(missing)}</p>" if missing else ""
+    _index(out, decks, ZH_LANGUAGE, note)
     return decks
 
 
@@ -99,8 +139,11 @@ def main(argv: list[str]) -> int:
             notebooks = [p for p in notebooks if p.name[:2] in argv]
             if not notebooks:
                 raise MissingBuild(f"no executed notebook {', '.join(argv)} in {EXECUTED}")
-        for deck in build_decks(notebooks):
+        zh = edition(notebooks)
+        for deck in build_decks(notebooks) + build_chinese_decks(zh):
             print(f"slides: {deck.relative_to(BUILD.parent)}")
+        if zh.summary("slides"):
+            print(zh.summary("slides"))
     except MissingBuild as exc:
         print(f"slides: {exc}", file=sys.stderr)
         return 1

@@ -1,12 +1,18 @@
 """Build the course website from the executed notebooks: a course map and one page per lesson.
 
     python scripts/website.py   build/executed/NN_*.ipynb -> build/site/index.html, NN_*.html
+                            and notebooks/zh/NN_*.ipynb -> build/site/zh/index.html, NN_*.html
 
 The pages show the outputs of the notebooks' one executed run (``build/executed/``, written by
 the nbval run of ``make test`` or by ``make notebooks``). nbconvert renders each lesson with a
 small template of ours (navigation between lessons; cells tagged ``solution`` folded away);
 the landing page is the README's course map with each notebook's measured time on CPU, and a
 search box over every lesson's text. Everything it loads is in ``build/site/`` itself.
+
+The Chinese edition (``build/site/zh/``) shows each zh notebook with its English twin's outputs
+(``scripts/zh_edition.py``: nothing is executed twice) and the course map of README.zh-CN.md.
+Every page has a language switch to its twin; where a lesson has no twin yet, the switch goes
+to the other edition's course map, and the Chinese map links that lesson's English page.
 """
 
 from __future__ import annotations
@@ -34,8 +40,12 @@ from web_assets import (
     local_urls,
     readable,
 )
+from zh_edition import FOLDER as ZH_FOLDER
+from zh_edition import LANGUAGE as ZH_LANGUAGE
+from zh_edition import Edition, edition
 
 SITE = BUILD / "site"
+README_ZH = ROOT / "README.zh-CN.md"
 TIMES = (BUILD / "notebook_times.csv", ROOT / "data" / "notebook_times.csv")
 _MAP_ROW = re.compile(r"^\|\s*`(\d\d_\w+)`\s*\|\s*([^|]*?)\s*\|\s*(.*?)\s*\|\s*$")
 
@@ -49,18 +59,60 @@ class Lesson:
     section: str  # the article's section, from the README's course map
     teaches: str  # what the notebook builds, from the course map (HTML)
     seconds: float | None  # measured wall time on CPU
+    language: str = "en"
+    href: str = ""  # the lesson page, relative to its edition's root
+    english_only: bool = False  # on the Chinese map: no zh twin yet, the link is the English page
 
-    @property
-    def href(self) -> str:
-        """The lesson page, relative to the site's root."""
-        return f"{self.stem}.html"
+    def __post_init__(self) -> None:
+        self.href = self.href or f"{self.stem}.html"
 
     @property
     def time(self) -> str:
         """The measured time, for people."""
+        zh = self.language != "en"
         if self.seconds is None:
-            return "not measured"
-        return f"{self.seconds:.0f} s" if self.seconds < 90 else f"{self.seconds / 60:.1f} min"
+            return "未测量" if zh else "not measured"
+        if self.seconds < 90:
+            return f"{self.seconds:.0f} 秒" if zh else f"{self.seconds:.0f} s"
+        return f"{self.seconds / 60:.1f} 分钟" if zh else f"{self.seconds / 60:.1f} min"
+
+
+# The words of the lesson pages' navigation, per edition.
+TEXT = {
+    "en": {"home": "Course map", "solution": "Solution (click to show)", "nav": "lessons"},
+    ZH_LANGUAGE: {"home": "课程地图", "solution": "参考答案（点击展开）", "nav": "课程导航"},
+}
+
+
+@dataclass
+class Switch:
+    """The language switch of one page: where its twin in the other edition is."""
+
+    href: str
+    label: str
+    title: str
+    language: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The switch as the templates read it."""
+        return {"href": self.href, "label": self.label, "title": self.title, "lang": self.language}
+
+
+def to_chinese(stem: str | None, twins: set[str]) -> Switch:
+    """The switch on an English page (``stem`` None: the landing page)."""
+    if stem is None:
+        return Switch(f"{ZH_FOLDER}/index.html", "中文", "课程的中文版", ZH_LANGUAGE)
+    if stem in twins:
+        return Switch(f"{ZH_FOLDER}/{stem}.html", "中文", "本课的中文版", ZH_LANGUAGE)
+    return Switch(
+        f"{ZH_FOLDER}/index.html", "中文", "本课暂无中文版：前往中文课程地图", ZH_LANGUAGE
+    )
+
+
+def to_english(stem: str | None) -> Switch:
+    """The switch on a Chinese page: every zh page has an English twin."""
+    href = "../index.html" if stem is None else f"../{stem}.html"
+    return Switch(href, "English", "the English edition of this page", "en")
 
 
 def inline_markdown(text: str) -> str:
@@ -71,7 +123,10 @@ def inline_markdown(text: str) -> str:
 
 
 def course_map(readme: Path = ROOT / "README.md") -> dict[str, tuple[str, str]]:
-    """``{stem: (article section, what it teaches as HTML)}`` from the README's notebook table."""
+    """``{stem: (article section, what it teaches as HTML)}`` from the README's notebook table.
+
+    README.zh-CN.md's table has the same columns, in Chinese: ``course_map(README_ZH)``.
+    """
     rows = {}
     if readme.is_file():
         for line in readme.read_text(encoding="utf-8").splitlines():
@@ -149,21 +204,77 @@ def search_entries(nb: nbformat.NotebookNode, lesson: Lesson) -> list[dict[str, 
     return entries
 
 
-def exporter() -> HTMLExporter:
+def exporter(language: str = "en") -> HTMLExporter:
     """nbconvert's HTML exporter with the course template and local scripts only."""
     pages = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="course_site")
+    pages.language_code = language.split("-")[0]  # nbconvert takes ISO 639-1 codes only
     for name, url in local_urls().items():
         setattr(pages, name, url)
     pages.mermaid_layout_elk_js_url = ""
     return pages
 
 
-def build_site(notebooks: list[Path], out: Path = SITE) -> list[Path]:
-    """Write the landing page, one page per lesson and the search index into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
+def _static(out: Path) -> Path:
+    """The scripts, the course's style sheet and search in ``out/_static``."""
     static = copy_static(out)
     for asset in ("course.css", "search.js"):
         (static / asset).write_text((TEMPLATES / "site" / asset).read_text(encoding="utf-8"))
+    return static
+
+
+def _lesson_pages(
+    lessons: list[Lesson],
+    books: list[nbformat.NotebookNode],
+    out: Path,
+    switches: list[Switch],
+) -> tuple[list[Path], list[dict[str, str]]]:
+    """One page per lesson, linked to its neighbours and its twin; and their search entries."""
+    language = lessons[0].language if lessons else "en"
+    pages, written, index = exporter(language), [], []
+    for i, (lesson, nb, switch) in enumerate(zip(lessons, books, switches, strict=True)):
+        neighbours = {"previous": lessons[i - 1] if i else None}
+        neighbours["next"] = lessons[i + 1] if i + 1 < len(lessons) else None
+        site: dict = {
+            key: {"href": other.href, "title": other.title} if other else None
+            for key, other in neighbours.items()
+        }
+        site.update(text=TEXT[language], switch=switch.as_dict())
+        resources = {"metadata": {"name": lesson.title}, "site": site}
+        body, _ = pages.from_notebook_node(nb, resources=resources)
+        target = out / lesson.href
+        target.write_text(body, encoding="utf-8")
+        written.append(target)
+        index += search_entries(nb, lesson)
+    return written, index
+
+
+def _landing(out: Path, template: str, **values) -> Path:
+    """Render a landing page (course map and search) into ``out/index.html``."""
+    loader = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES / "site"),
+        autoescape=True,
+        keep_trailing_newline=True,
+    )
+    page = out / "index.html"
+    page.write_text(loader.get_template(template).render(static=STATIC, **values), "utf-8")
+    return page
+
+
+def _search_index(static: Path, index: list[dict[str, str]]) -> None:
+    (static / "search_index.js").write_text(
+        "window.COURSE_SEARCH = " + json.dumps(index, ensure_ascii=False) + ";\n", encoding="utf-8"
+    )
+
+
+def build_site(notebooks: list[Path], out: Path = SITE, zh: Edition | None = None) -> list[Path]:
+    """Write both editions: landing page, lesson pages and search in ``out`` and ``out/zh``.
+
+    Returns the English pages (landing page first), then the Chinese ones (``out/zh/...``).
+    ``zh`` defaults to the twins of ``notebooks`` in notebooks/zh/.
+    """
+    zh = edition(notebooks) if zh is None else zh
+    out.mkdir(parents=True, exist_ok=True)
+    static = _static(out)
     rows, (times, times_file) = course_map(), measured_times()
     books = [readable(nbformat.read(path, as_version=4)) for path in notebooks]
     lessons = [
@@ -176,42 +287,71 @@ def build_site(notebooks: list[Path], out: Path = SITE) -> list[Path]:
         )
         for path, nb in zip(notebooks, books, strict=True)
     ]
-    pages, written, index = exporter(), [], []
-    for i, (lesson, nb) in enumerate(zip(lessons, books, strict=True)):
-        neighbours = {"previous": lessons[i - 1] if i else None}
-        neighbours["next"] = lessons[i + 1] if i + 1 < len(lessons) else None
-        site = {
-            key: {"href": other.href, "title": other.title} if other else None
-            for key, other in neighbours.items()
-        }
-        resources = {"metadata": {"name": lesson.title}, "site": site}
-        body, _ = pages.from_notebook_node(nb, resources=resources)
-        target = out / lesson.href
-        target.write_text(body, encoding="utf-8")
-        written.append(target)
-        index += search_entries(nb, lesson)
-    (static / "search_index.js").write_text(
-        "window.COURSE_SEARCH = " + json.dumps(index, ensure_ascii=False) + ";\n", encoding="utf-8"
-    )
-    loader = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES / "site"),
-        autoescape=True,
-        keep_trailing_newline=True,
-    )
-    landing = loader.get_template("index.html.j2").render(
+    twins = set(zh.books)
+    switches = [to_chinese(lesson.stem, twins) for lesson in lessons]
+    written, index = _lesson_pages(lessons, books, out, switches)
+    _search_index(static, index)
+    shown_times = shown_path(times_file)
+    landing = _landing(
+        out,
+        "index.html.j2",
         lessons=lessons,
-        static=STATIC,
-        times_file=shown_path(times_file),
+        times_file=shown_times,
+        switch=to_chinese(None, twins).as_dict(),
     )
-    (out / "index.html").write_text(landing, encoding="utf-8")
-    return [out / "index.html", *written]
+    return [landing, *written, *build_chinese_site(lessons, zh, out / ZH_FOLDER, shown_times)]
+
+
+def build_chinese_site(
+    english: list[Lesson], zh: Edition, out: Path, times_file: str | None = None
+) -> list[Path]:
+    """The Chinese edition in ``out``: its course map lists every English lesson, in Chinese."""
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.html"):
+        old.unlink()  # a page whose zh notebook was removed or fell out of step goes too
+    static = _static(out)
+    rows = course_map(README_ZH)
+    course, lessons, books = [], [], []
+    for en in english:
+        nb = zh.books.get(en.stem)
+        section, teaches = rows.get(en.stem, (en.section, en.teaches))
+        lesson = Lesson(
+            stem=en.stem,
+            title=notebook_title(nb, en.stem) if nb is not None else en.title,
+            section=section,
+            teaches=teaches,
+            seconds=en.seconds,
+            language=ZH_LANGUAGE,
+            href="" if nb is not None else f"../{en.href}",
+            english_only=nb is None,
+        )
+        course.append(lesson)
+        if nb is not None:
+            lessons.append(lesson)
+            books.append(readable(nb))
+    switches = [to_english(lesson.stem) for lesson in lessons]
+    written, index = _lesson_pages(lessons, books, out, switches)
+    _search_index(static, index)
+    landing = _landing(
+        out,
+        "index.zh.html.j2",
+        lessons=course,
+        times_file=times_file,
+        switch=to_english(None).as_dict(),
+        missing=[lesson.stem for lesson in course if lesson.english_only],
+    )
+    return [landing, *written]
 
 
 def main(argv: list[str]) -> int:
     """Command-line entry point."""
     try:
-        for page in build_site(executed_notebooks(EXECUTED)):
+        notebooks = executed_notebooks(EXECUTED)
+        zh = edition(notebooks)
+        for page in build_site(notebooks, zh=zh):
             print(f"site: {page.relative_to(BUILD.parent)}")
+        if zh.summary("site"):
+            print(zh.summary("site"))
     except MissingBuild as exc:
         print(f"site: {exc}", file=sys.stderr)
         return 1

@@ -104,3 +104,38 @@ def executed_for_browser(tmp: Path) -> tuple[list[Path], bool]:
     if len(real) >= 2:
         return real, True
     return write_stand_ins(tmp), False
+
+
+# The Chinese twin's markdown, cell by cell (None: a code cell, whose code stays the same).
+ZH_MARKDOWN = {
+    0: "# {number:02d} · {title}（中文）\n\n一节替身课程。",
+    2: "## 注意力\n\n分数要除以 $\\sqrt{{d_k}}$ 进行缩放。",
+    3: "$$\\mathrm{{softmax}}\\left(QK^\\top / \\sqrt{{d_k}}\\right) V$$",
+    5: "说明缩放为什么重要。",
+    7: "## 练习\n\n**1.** 写出 `answer`。参见[课程地图](index.html)。",
+}
+
+
+def zh_stand_in(number: int, title: str) -> nbformat.NotebookNode:
+    """The zh twin of ``stand_in``: Chinese markdown, the same code, no outputs (never executed)."""
+    nb = stand_in(number, title)
+    for index, cell in enumerate(nb.cells):
+        cell.metadata["zh"] = {"source_sha": "stand-in"}
+        if cell.cell_type == "markdown":
+            cell.source = ZH_MARKDOWN[index].format(number=number, title=title)
+        else:
+            cell.outputs, cell.execution_count = [], None
+            cell.source = cell.source.replace("# your answer", "# 你的答案")
+    return nb
+
+
+def write_zh_stand_ins(folder: Path, numbers: tuple[int, ...] = (1,)) -> list[Path]:
+    """zh twins of the stand-ins ``numbers`` in ``folder`` (stand-in 2 has none by default)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    titles = {1: "First stand-in", 2: "Second stand-in"}
+    paths = []
+    for number in numbers:
+        path = folder / f"{number:02d}_stand_in_{number}.ipynb"
+        nbformat.write(zh_stand_in(number, titles[number]), path)
+        paths.append(path)
+    return paths

@@ -3,10 +3,14 @@
 ``make test`` runs these after nbval, on the notebooks that run executed (``build/executed``),
 and leaves the decks and the site in ``build/slides`` and ``build/site``; without an executed
 run they use two small executed stand-ins. Screenshots go to ``build/screenshots/``.
+
+The Chinese edition (``build/slides/zh``, ``build/site/zh``) is opened too: its text must render
+in the CJK font (no tofu boxes), its maths must typeset, and nothing may be fetched.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
@@ -15,7 +19,13 @@ from urllib.parse import unquote, urlparse
 import nbformat
 import pytest
 
-from tests.publish_fixtures import ROOT, executed_for_browser, script
+from tests.publish_fixtures import (
+    ROOT,
+    executed_for_browser,
+    script,
+    write_stand_ins,
+    write_zh_stand_ins,
+)
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -193,7 +203,8 @@ def test_site_offline_landing_and_lessons(browser, executed):
     browser.outside.clear(), browser.errors.clear()
     executed, out = executed
     pages = website.build_site(executed, out / "site")
-    landing, lessons = pages[0], pages[1:]
+    landing = pages[0]
+    lessons = [p for p in pages[1:] if p.parent == landing.parent]  # the English edition
     browser.open(landing)
     rows = browser.page.locator("table.course-map tbody tr").count()
     assert rows == len(lessons)
@@ -229,5 +240,207 @@ def test_site_offline_landing_and_lessons(browser, executed):
         browser.page.locator("img").first.scroll_into_view_if_needed()  # a page with a plot
     SHOTS.mkdir(parents=True, exist_ok=True)
     browser.page.screenshot(path=str(SHOTS / "site.png"), full_page=False)
+    assert browser.outside == [], f"requests left the machine: {browser.outside[:5]}"
+    assert browser.errors == [], browser.errors[:5]
+
+
+# --- The Chinese edition -------------------------------------------------------------------
+
+CJK_FAMILY = "Noto Sans CJK SC"
+TOFU = "\u0378"  # an unassigned code point: no font has it, so it shows the missing-glyph box
+
+# Two distinct Han characters on screen inside ``scope``: where they are and how they are set.
+FIND_HAN = """scope => {
+  const root = document.querySelector(scope) || document.body;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const found = [];
+  for (let node = walker.nextNode(); node && found.length < 2; node = walker.nextNode()) {
+    const el = node.parentElement;
+    const hidden = el && getComputedStyle(el).visibility === "hidden";
+    if (!el || !el.getClientRects().length || hidden) continue;
+    for (let i = 0; i < node.data.length && found.length < 2; i++) {
+      const ch = node.data[i];
+      if (!/[\\u4e00-\\u9fff]/.test(ch) || found.some(f => f.ch === ch)) continue;
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const r = range.getBoundingClientRect();
+      const off = r.top < 0 || r.left < 0 || r.bottom > innerHeight || r.right > innerWidth;
+      if (r.width < 6 || off) continue;
+      const style = getComputedStyle(el);
+      found.push({ch, x: r.x, y: r.y, width: r.width, height: r.height,
+                  size: parseFloat(style.fontSize), family: style.fontFamily,
+                  weight: style.fontWeight});
+    }
+  }
+  return found;
+}"""
+
+# A missing glyph set in the same font stack and size, at the top left of the viewport.
+SHOW_TOFU = """([text, family, size, weight]) => {
+  const probe = document.createElement("span");
+  probe.id = "tofu-probe";
+  probe.textContent = text;
+  Object.assign(probe.style, {position: "fixed", left: "0px", top: "0px", zIndex: 2147483647,
+    background: "white", color: "black", fontFamily: family, fontSize: size + "px",
+    fontWeight: weight, lineHeight: "1.2", padding: "0", margin: "0"});
+  document.body.appendChild(probe);
+  const r = probe.getBoundingClientRect();
+  return {x: r.x, y: r.y, width: r.width, height: r.height};
+}"""
+
+# The CJK family is installed: Latin text measures differently in it than in the fallback.
+FAMILY_INSTALLED = """family => {
+  const ctx = document.createElement("canvas").getContext("2d");
+  const width = font => { ctx.font = font; return ctx.measureText("mmmmmmmmmmlli").width; };
+  return width(`48px "${family}", monospace`) !== width("48px monospace");
+}"""
+
+# The advance of a Han character in the CJK font at a given size, measured on a canvas.
+FONT_ADVANCE = """([ch, family, size]) => {
+  const ctx = document.createElement("canvas").getContext("2d");
+  ctx.font = `${size}px "${family}"`;
+  return ctx.measureText(ch).width;
+}"""
+
+
+def glyph(png: bytes):
+    """The inked pixels of a screenshot region, cropped to the ink and scaled to 32 x 32."""
+    import numpy as np
+    from PIL import Image
+
+    dark = np.asarray(Image.open(io.BytesIO(png)).convert("L")) < 128
+    ys, xs = np.nonzero(dark)
+    assert len(xs) > 0, "nothing drawn where the character is"
+    crop = dark[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    image = Image.fromarray(crop.astype(np.uint8) * 255).resize((32, 32), Image.BILINEAR)
+    return np.asarray(image) > 127
+
+
+def assert_chinese_renders(browser: Browser, scope: str, check_advance: bool) -> list[str]:
+    """Han characters in ``scope`` are drawn from the CJK font, not as missing-glyph boxes."""
+    page = browser.page
+    # Chromium answers true here for any family it resolves locally; the canvas test below is
+    # the one that fails when the family is absent.
+    assert page.evaluate(f"() => document.fonts.check('16px \"{CJK_FAMILY}\"', '中')")
+    assert page.evaluate(FAMILY_INSTALLED, CJK_FAMILY), f"{CJK_FAMILY} is not installed"
+    found = page.evaluate(FIND_HAN, scope)
+    assert len(found) == 2, f"fewer than two Han characters on screen in {scope}: {found}"
+    assert all(CJK_FAMILY in f["family"] for f in found), found[0]["family"]  # in the CSS stack
+    if check_advance:  # unscaled page: a Han glyph advances exactly as the CJK font says
+        for f in found:
+            advance = page.evaluate(FONT_ADVANCE, [f["ch"], CJK_FAMILY, f["size"]])
+            assert abs(f["width"] - advance) < 1, (f, advance)
+    shots = [
+        glyph(page.screenshot(clip={k: f[k] for k in ("x", "y", "width", "height")})) for f in found
+    ]
+    box = page.evaluate(
+        SHOW_TOFU, [TOFU, found[0]["family"], found[0]["width"], found[0]["weight"]]
+    )
+    tofu = glyph(page.screenshot(clip=box))
+    page.evaluate("() => document.getElementById('tofu-probe').remove()")
+    apart = [float((shot != tofu).mean()) for shot in shots]
+    between = float((shots[0] != shots[1]).mean())
+    # A missing glyph is one box whatever the character: two boxes differ in about 0.1 of these
+    # pixels (edges), a Han glyph from a box in 0.5 or more, two Han glyphs in 0.4 or so.
+    assert min(apart) > 0.25 and between > 0.2, (found, apart, between)
+    return [f["ch"] for f in found]
+
+
+@pytest.fixture(scope="module")
+def chinese(executed, tmp_path_factory):
+    """The executed notebooks, their Chinese edition and where to build: notebooks/zh's twins
+    of the real run when there are any, else the stand-ins and a zh twin of the first."""
+    zh_edition = script("zh_edition")
+    notebooks, out = executed
+    zh = zh_edition.edition(notebooks)
+    if zh.books:
+        return notebooks, zh, out
+    tmp = tmp_path_factory.mktemp("zh")
+    notebooks = write_stand_ins(tmp / "executed")
+    write_zh_stand_ins(tmp / "zh")
+    return notebooks, zh_edition.edition(notebooks, tmp / "zh"), tmp / "built"
+
+
+def with_maths_first(zh) -> list[str]:
+    """The zh lessons, those whose slides show maths first."""
+    return sorted(zh.books, key=lambda stem: not has_maths(visible_cells(zh.books[stem])))
+
+
+def test_chinese_deck_renders_cjk_and_maths_offline(browser, chinese):
+    slides = script("slides")
+    browser.outside.clear(), browser.errors.clear()
+    _, zh, out = chinese
+    decks = {
+        d.name.removesuffix(".slides.html"): d
+        for d in slides.build_chinese_decks(zh, out / "slides" / "zh")
+    }
+    stem = with_maths_first(zh)[0]
+    nb = zh.books[stem]
+    browser.open(decks[stem])
+    browser.page.wait_for_selector(".reveal.ready", timeout=60_000)
+    assert browser.page.evaluate("document.documentElement.lang") == "zh"
+    total = browser.page.evaluate(
+        """() => new Promise(done => require(["_static/reveal.js/dist/reveal.js"],
+               Reveal => done(Reveal.isReady() ? Reveal.getTotalSlides() : -1)))"""
+    )
+    assert total == slides.expected_slides(nb), stem
+    typeset = browser.page.evaluate(
+        """() => new Promise(done => MathJax.Hub.Queue(() => done([
+               document.querySelectorAll(".MathJax_CHTML").length,
+               document.querySelectorAll(".MathJax_Error, .MathJax_CHTML merror").length])))"""
+    )
+    if has_maths(visible_cells(nb)):
+        assert typeset[0] > 0 and typeset[1] == 0, (stem, typeset)
+    # the slide shown: the first with both Chinese prose and typeset maths, else the title slide
+    browser.page.evaluate(
+        """() => new Promise(done => require(["_static/reveal.js/dist/reveal.js"], Reveal => {
+               const both = Reveal.getSlides().find(s => /[\u4e00-\u9fff]/.test(s.textContent)
+                   && s.querySelector(".MathJax_CHTML"));
+               const at = Reveal.getIndices(both || Reveal.getSlides()[0]);
+               Reveal.slide(at.h, at.v);
+               done();
+           }))"""
+    )
+    browser.page.evaluate("() => new Promise(done => MathJax.Hub.Queue(done))")
+    browser.page.wait_for_timeout(1500)  # the slide transition and MathJax's late styles
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.page.screenshot(path=str(SHOTS / "slide_zh.png"))
+    assert_chinese_renders(browser, ".reveal .slides section.present", check_advance=False)
+    assert browser.outside == [], f"requests left the machine: {browser.outside[:5]}"
+    assert browser.errors == [], browser.errors[:5]
+
+
+def test_chinese_site_renders_cjk_maths_and_switches_language(browser, chinese):
+    website = script("website")
+    browser.outside.clear(), browser.errors.clear()
+    notebooks, zh, out = chinese
+    pages = website.build_site(notebooks, out / "site", zh=zh)
+    site = out / "site"
+    zh_pages = {p.stem: p for p in pages if p.parent == site / "zh"}
+    assert set(zh_pages) == {"index", *zh.books}
+    browser.open(zh_pages["index"])
+    assert browser.page.locator("table.course-map tbody tr").count() == len(notebooks)
+    assert_chinese_renders(browser, "h1", check_advance=True)
+    stem = with_maths_first(zh)[0]
+    browser.open(zh_pages[stem])
+    typeset = browser.page.evaluate(
+        """() => new Promise(done => MathJax.Hub.Queue(() => done([
+               document.querySelectorAll(".MathJax_CHTML").length,
+               document.querySelectorAll(".MathJax_Error, .MathJax_CHTML merror").length])))"""
+    )
+    if has_maths(zh.books[stem].cells):
+        assert typeset[0] > 0 and typeset[1] == 0, (stem, typeset)
+    assert browser.broken_images() == 0 and browser.images() >= image_outputs(zh.books[stem].cells)
+    browser.page.wait_for_timeout(500)  # MathJax's late styles
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.page.screenshot(path=str(SHOTS / "site_zh.png"))
+    assert_chinese_renders(browser, "main", check_advance=True)
+    browser.page.locator("nav.course-nav-top a.course-lang").click()  # to the English twin
+    browser.page.wait_for_load_state("load")
+    assert Path(unquote(urlparse(browser.page.url).path)) == site / f"{stem}.html"
+    browser.page.locator("nav.course-nav-top a.course-lang").click()  # and back
+    browser.page.wait_for_load_state("load")
+    assert Path(unquote(urlparse(browser.page.url).path)) == zh_pages[stem]
     assert browser.outside == [], f"requests left the machine: {browser.outside[:5]}"
     assert browser.errors == [], browser.errors[:5]

@@ -1,15 +1,23 @@
 """Slides, site and the executed-notebook plumbing, without a browser."""
 
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from tests.nbval_executed import executed_copy, executed_folder
-from tests.publish_fixtures import ROOT, script, stand_in, write_stand_ins
+from tests.publish_fixtures import (
+    ROOT,
+    script,
+    stand_in,
+    write_stand_ins,
+    write_zh_stand_ins,
+    zh_stand_in,
+)
 
 notebook_script, slides = script("notebooks"), script("slides")
-web_assets, website = script("web_assets"), script("website")
+web_assets, website, zh_edition = script("web_assets"), script("website"), script("zh_edition")
 
 needs_vendor = pytest.mark.skipif(
     not web_assets.installed(), reason="reveal.js/MathJax not installed: run `make web-assets`"
@@ -78,8 +86,11 @@ def test_decks_load_nothing_from_outside(tmp_path):
 
 @needs_vendor
 def test_site_pages_navigation_and_folded_solutions(tmp_path):
-    pages = website.build_site(write_stand_ins(tmp_path / "executed"), tmp_path / "site")
-    assert [p.name for p in pages] == ["index.html", "01_stand_in_1.html", "02_stand_in_2.html"]
+    executed = write_stand_ins(tmp_path / "executed")
+    no_twins = zh_edition.edition(executed, tmp_path / "zh")
+    pages = website.build_site(executed, tmp_path / "site", zh=no_twins)
+    names = [p.relative_to(tmp_path / "site").as_posix() for p in pages]
+    assert names == ["index.html", "01_stand_in_1.html", "02_stand_in_2.html", "zh/index.html"]
     first, second = pages[1].read_text(), pages[2].read_text()
     for page in (pages[0].read_text(), first, second):
         assert not OUTSIDE.search(page), OUTSIDE.search(page)
@@ -152,3 +163,133 @@ def test_long_code_is_folded_on_slides(tmp_path):
     nbformat.write(nb, path)
     page = slides.build_decks([path], tmp_path / "slides")[0].read_text()
     assert page.count('<details class="course-code">') == 1 and "code (20 lines)" in page
+
+
+def switch_link(page: str) -> str:
+    """Where the page's language switch points."""
+    return re.search(r'<a class="course-lang"[^>]*href="([^"]+)"', page)[1]
+
+
+def dead_links(page: Path) -> list[str]:
+    """Relative links on a built page that point at no file."""
+    hrefs = re.findall(r'href="([^"#]+)(?:#[^"]*)?"', page.read_text())
+    local = [h for h in hrefs if not re.match(r"^[a-z][a-z0-9+.-]*:", h, re.IGNORECASE)]
+    return [h for h in local if not (page.parent / h.split("?")[0]).exists()]
+
+
+def stand_in_edition(tmp_path):
+    """The two executed stand-ins, and a Chinese edition with a twin for the first only."""
+    executed = write_stand_ins(tmp_path / "executed")
+    write_zh_stand_ins(tmp_path / "zh")
+    return executed, zh_edition.edition(executed, tmp_path / "zh")
+
+
+def test_zh_cells_take_their_english_twins_outputs(tmp_path):
+    executed, zh = stand_in_edition(tmp_path)
+    assert list(zh.books) == ["01_stand_in_1"] and zh.missing == ["02_stand_in_2"]
+    english, shown = nbformat.read(executed[0], as_version=4), zh.books["01_stand_in_1"]
+    for en, cell in zip(english.cells, shown.cells, strict=True):
+        if cell.cell_type == "code":
+            assert cell.outputs == en.outputs and cell.execution_count == en.execution_count
+    assert shown.cells[4].outputs[0].text == "4\n"  # the English run's output, not re-executed
+    assert "注意力" in shown.cells[2].source and "# 你的答案" in shown.cells[8].source
+    assert nbformat.read(tmp_path / "zh" / executed[0].name, as_version=4).cells[4].outputs == []
+    nbformat.validate(shown)
+    assert "no zh twin for 02_stand_in_2" in zh.summary("site")
+
+
+def test_line_breaks_between_chinese_characters_are_joined():
+    text = "注意力让每个词元\n查看其他词元，\n  并加权求和。\n使用\nBERT 模型\n"
+    assert (
+        zh_edition.join_cjk_lines(text)
+        == "注意力让每个词元查看其他词元，并加权求和。使用\nBERT 模型\n"
+    )
+    kept = "## 标题\n正文\n\n| 甲 |\n| 乙 |\n```\n# 注释\n注释\n```\n段落\n\n下一段"
+    assert zh_edition.join_cjk_lines(kept) == kept
+
+
+def test_zh_twin_out_of_step_is_left_out_and_named(tmp_path):
+    executed = write_stand_ins(tmp_path / "executed")
+    changed, short = zh_stand_in(1, "x"), zh_stand_in(2, "y")
+    changed.cells[4].source = "print(2 + 3)  # 不同的代码"
+    short.cells.pop()
+    nbformat.write(changed, tmp_path / executed[0].name)
+    nbformat.write(short, tmp_path / executed[1].name)
+    zh = zh_edition.edition(executed, tmp_path)
+    assert zh.books == {} and zh.missing == []
+    line = zh.summary("slides")
+    assert "01_stand_in_1 cell 4: its code differs" in line
+    assert "02_stand_in_2: 9 cells, the English has 10" in line
+
+
+@needs_vendor
+def test_site_language_switch_links_every_page_to_its_twin(tmp_path, monkeypatch):
+    readme = tmp_path / "README.zh-CN.md"
+    readme.write_text(
+        "| 笔记本 | 章节 | 你将构建什么 |\n|---|---|---|\n"
+        "| `01_stand_in_1` | §3.1 | 手写**注意力** |\n"
+    )
+    monkeypatch.setattr(website, "README_ZH", readme)
+    executed, zh = stand_in_edition(tmp_path)
+    pages = website.build_site(executed, tmp_path / "site", zh=zh)
+    site = tmp_path / "site"
+    assert [p.relative_to(site).as_posix() for p in pages] == [
+        "index.html",
+        "01_stand_in_1.html",
+        "02_stand_in_2.html",
+        "zh/index.html",
+        "zh/01_stand_in_1.html",
+    ]
+    text = {p.relative_to(site).as_posix(): p.read_text() for p in pages}
+    assert switch_link(text["index.html"]) == "zh/index.html"
+    assert switch_link(text["01_stand_in_1.html"]) == "zh/01_stand_in_1.html"
+    assert switch_link(text["02_stand_in_2.html"]) == "zh/index.html"  # no twin: the zh map
+    assert switch_link(text["zh/index.html"]) == "../index.html"
+    assert switch_link(text["zh/01_stand_in_1.html"]) == "../01_stand_in_1.html"
+    for page in pages:
+        assert dead_links(page) == [], page
+        assert not OUTSIDE.search(page.read_text()), page
+    lesson = text["zh/01_stand_in_1.html"]
+    assert '<html lang="zh">' in lesson and "注意力" in lesson
+    assert "参考答案（点击展开）" in lesson and "课程地图" in lesson
+    assert ">4\n<" in lesson and "data:image/png;base64" in lesson  # the English run's outputs
+    landing = text["zh/index.html"]
+    assert "手写<strong>注意力</strong>" in landing and "§3.1" in landing  # README.zh-CN.md's map
+    assert 'href="01_stand_in_1.html"' in landing
+    assert 'href="../02_stand_in_2.html" hreflang="en"' in landing and "（英文版）" in landing
+    assert "尚无中文版" in landing
+    index = (site / "zh" / "_static" / "search_index.js").read_text()
+    assert "注意力" in index and "02_stand_in_2" not in index
+
+
+@needs_vendor
+def test_zh_decks_show_chinese_prose_with_english_outputs(tmp_path):
+    _, zh = stand_in_edition(tmp_path)
+    decks = slides.build_chinese_decks(zh, tmp_path / "slides" / "zh")
+    assert [d.name for d in decks] == ["01_stand_in_1.slides.html"]
+    page = decks[0].read_text()
+    assert '<html lang="zh">' in page and "注意力" in page and "说明缩放为什么重要" in page
+    assert ">4\n<" in page and "data:image/png;base64" in page
+    assert not OUTSIDE.search(page), OUTSIDE.search(page)
+    assert (tmp_path / "slides" / "zh" / "_static" / "reveal.js" / "dist" / "reveal.js").is_file()
+    index = (tmp_path / "slides" / "zh" / "index.html").read_text()
+    assert "02_stand_in_2" in index and 'href="../index.html"' in index
+
+
+def test_course_map_reads_the_chinese_readme_table():
+    rows = website.course_map(website.README_ZH)
+    english = website.course_map(ROOT / "README.md")
+    assert rows["04_attention_from_scratch"][0] == "§3.1"
+    assert "注意力" in rows["04_attention_from_scratch"][1]
+    assert set(rows) == set(english)
+
+
+def test_font_stacks_name_the_cjk_family_after_the_latin_faces():
+    css = (ROOT / "scripts" / "templates" / "site" / "course.css").read_text()
+    deck = (ROOT / "scripts" / "templates" / "course_slides" / "index.html.j2").read_text()
+    for text in (css, deck):
+        stack = re.search(r"--course-sans:([^;]+);", text)[1]
+        assert (
+            stack.index("Helvetica") < stack.index('"Noto Sans CJK SC"') < stack.index("sans-serif")
+        )
+        assert "@font-face" not in text and "url(" not in text  # no web font to fetch

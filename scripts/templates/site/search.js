@@ -30,7 +30,9 @@
     });
     if (!hits.length) {
       var none = document.createElement("li");
-      none.textContent = "No section mentions all of: " + words.join(", ");
+      none.textContent = document.documentElement.lang.indexOf("zh") === 0
+        ? "没有哪一节同时提到：" + words.join("、")
+        : "No section mentions all of: " + words.join(", ");
       list.appendChild(none);
     }
   }
