@@ -258,9 +258,8 @@ fs_loader = make_loader(
     tokenize_dataset(test_set.select(fs_rows), tokenizer, cfg.max_len), tokenizer, batch_size=64
 )
 tok_pool = tokenize_dataset(pool_set, tokenizer, cfg.max_len)
-setfit_body = fewshot.sentence_body(
-    profile.bert, cfg.max_len
-)  # the same checkpoint, as SetFit loads it
+# the same checkpoint, as SetFit loads it
+setfit_body = fewshot.sentence_body(profile.bert, cfg.max_len)
 
 
 def probe_predictions(indices, seed):
@@ -375,8 +374,9 @@ pd.DataFrame(rows).set_index(["k", "method − SetFit"]).round(3)
 # lie within 0.010 of each other (0.810 to 0.820). In pairs against SetFit: at $k = 4$
 # fine-tuning is higher by 0.040 [0.008, 0.075] and the probe lower by 0.038 [0.020, 0.058];
 # at $k = 8$ the probe is still lower, by 0.018 [0.002, 0.035], while fine-tuning and SetFit
-# differ by nothing measurable; from $k = 16$ no difference is measurable at all, and the detectable column says how large one would have had to be: about 0.01
-# against the probe, about 0.05 against fine-tuning. SetFit stays close to the probe
+# differ by nothing measurable; from $k = 16$ no difference is measurable at all, and the
+# detectable column says how large one would have had to be: about 0.01 against the probe,
+# about 0.05 against fine-tuning. SetFit stays close to the probe
 # throughout — what one would expect if its 4 contrastive steps moved the encoder little;
 # this notebook does not measure how far they moved it.
 #
