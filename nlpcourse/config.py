@@ -234,6 +234,39 @@ class FutureConfig:
 
 
 @dataclass(frozen=True)
+class ZeroShotBiasConfig:
+    """Sizes for notebook 09 (zero-/few-shot, prompting, bias)."""
+
+    max_len: int = 32  # tokens per AG News text
+    eval_size: int | None = 600  # validation rows choosing the zero-shot wording (None: all)
+    # a fallback for 06's classifier (counterfactual test) when runs/06_ag_news_classifier is empty
+    teacher_train_size: int = 320  # of 06's training rows
+    teacher_epochs: int = 1
+    teacher_lr: float = 1e-4
+    batch_size: int = 32
+    # few-shot: k examples per class, the same rows for every method, scored on test once
+    fewshot_pool_size: int = 400  # labelled rows the k-per-class samples are drawn from
+    fewshot_test_size: int = 200  # test rows scoring every few-shot run
+    shots: tuple[int, ...] = (4, 8, 16, 32)
+    few_shot_seeds: int = 2
+    finetune_steps: int = 8  # optimizer steps of each fine-tuning run
+    finetune_batch_size: int = 16
+    finetune_body_lr: float = 5e-5
+    finetune_head_lr: float = 1e-2
+    setfit_steps: int = 4  # contrastive steps; 4 × 16 pairs = 128 texts, fine-tuning's 8 × 16
+    setfit_batch_size: int = 16
+    setfit_body_lr: float = 2e-5  # SetFit's default body learning rate
+    # prompting a causal LM (profile.causal_lm), GPT-3 style
+    prompt_eval_size: int = 120  # test rows scored by every prompt (CPU: ~1-3 rows/s)
+    prompt_shots: tuple[int, ...] = (0, 1)  # solved examples per class in the prompt
+    prompt_max_words: int = 30  # texts in prompts are cut to this many words
+    prompt_batch_size: int = 8
+    # bias
+    weat_permutations: int = 10_000
+    weat_null_splits: int = 2_000  # random 8 + 8 splits of same-group names: d's spread by chance
+
+
+@dataclass(frozen=True)
 class ScaleConfig:
     """Sizes for notebook 10 and ``scripts/finetune_ag_news.py`` (the case study, data-parallel)."""
 
@@ -278,6 +311,7 @@ class Profile:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     clip_train: ClipConfig = field(default_factory=ClipConfig)
     future: FutureConfig = field(default_factory=FutureConfig)
+    zero_shot_bias: ZeroShotBiasConfig = field(default_factory=ZeroShotBiasConfig)
     causal_lm: str | None = None  # a decoder for GPT-3-style prompts (None: section skipped)
     scale: ScaleConfig = field(default_factory=ScaleConfig)
 
@@ -410,6 +444,22 @@ PROFILES: dict[str, Profile] = {
             prompt_max_words=60,
             prompt_batch_size=16,
             quantize_eval_size=7_600,
+        ),
+        zero_shot_bias=ZeroShotBiasConfig(
+            max_len=128,
+            eval_size=7_600,
+            teacher_train_size=48_000,
+            teacher_epochs=3,
+            teacher_lr=2e-5,
+            fewshot_pool_size=4_000,
+            fewshot_test_size=2_000,
+            few_shot_seeds=5,
+            finetune_steps=30,
+            setfit_steps=15,
+            prompt_eval_size=2_000,
+            prompt_shots=(0, 1, 2, 4),
+            prompt_max_words=60,
+            prompt_batch_size=16,
         ),
         causal_lm="Qwen/Qwen2.5-1.5B-Instruct",
         scale=ScaleConfig(

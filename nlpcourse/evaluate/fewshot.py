@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -177,3 +179,125 @@ def cloze_scores(
             raise ValueError("some prompt lost its mask token to truncation: raise max_len.")
         scores.append(logits[rows, cols][:, word_ids.to(device)].float().cpu())  # (B, labels)
     return torch.cat(scores)
+
+
+@contextmanager
+def quiet_setfit() -> Iterator[None]:
+    """Silence SetFit's and its dependencies' import warnings, load reports and progress bars."""
+    import logging
+    import warnings
+
+    from datasets.utils.tqdm import (
+        disable_progress_bars,
+        enable_progress_bars,
+        is_progress_bar_enabled,
+    )
+    from transformers.utils import logging as hf_logging
+
+    names = ("torchao", "torch.utils._pytree", "setfit", "sentence_transformers", "huggingface_hub")
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    verbosity, bars_on = hf_logging.get_verbosity(), is_progress_bar_enabled()
+    hf_bars = hf_logging.is_progress_bar_enabled()
+    try:
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import setfit  # noqa: F401  (its import turns its own logs up to INFO)
+        logging.getLogger("setfit").setLevel(logging.ERROR)
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        disable_progress_bars()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+        hf_logging.set_verbosity(verbosity)
+        if hf_bars:
+            hf_logging.enable_progress_bar()
+        if bars_on:
+            enable_progress_bars()
+
+
+def sentence_body(checkpoint: str | Path, max_len: int = 128) -> Any:
+    """A ``SentenceTransformer`` from a hub id or folder (its own pooling), loaded quietly."""
+    with quiet_setfit():
+        from sentence_transformers import SentenceTransformer
+
+        body = SentenceTransformer(str(checkpoint), device="cpu")
+    body.max_seq_length = max_len
+    return body
+
+
+def train_setfit(
+    body: Any,
+    texts: Sequence[str],
+    labels: Sequence[int],
+    steps: int,
+    batch_size: int = 16,
+    body_lr: float = 2e-5,
+    seed: int = 0,
+) -> Any:
+    """SetFit on a copy of ``body``: ``steps`` contrastive steps on pairs, then a logistic head.
+
+    The body (a ``SentenceTransformer``) is deep-copied, so one loaded body serves every run.
+    Training is silent: no progress bars, logs or checkpoints on disk. Returns the trained
+    ``SetFitModel``; ``setfit_predict`` classifies with it.
+    """
+    if len(texts) != len(labels) or len(texts) == 0:
+        raise ValueError(f"need one label per text, got {len(texts)} texts, {len(labels)} labels.")
+    if len(set(labels)) < 2:
+        raise ValueError("SetFit needs examples of at least two classes to form negative pairs.")
+    if steps < 1 or batch_size < 1:
+        raise ValueError(f"steps and batch_size must be at least 1, got {steps}, {batch_size}.")
+    import copy
+    import tempfile
+
+    from datasets import Dataset
+    from sklearn.linear_model import LogisticRegression
+
+    with quiet_setfit():
+        from setfit import SetFitModel, Trainer, TrainingArguments
+        from transformers import PrinterCallback, ProgressCallback
+        from transformers.utils.notebook import NotebookProgressCallback
+
+        model = SetFitModel(
+            model_body=copy.deepcopy(body),
+            model_head=LogisticRegression(max_iter=1_000, random_state=seed),
+        )
+        data = Dataset.from_dict({"text": list(texts), "label": [int(y) for y in labels]})
+        with tempfile.TemporaryDirectory() as scratch:
+            args = TrainingArguments(
+                output_dir=scratch,
+                batch_size=batch_size,
+                num_epochs=1,
+                max_steps=steps,
+                body_learning_rate=body_lr,
+                max_length=body.max_seq_length,
+                show_progress_bar=False,
+                report_to="none",
+                logging_strategy="no",
+                save_strategy="no",
+                seed=seed,
+            )
+            trainer = Trainer(model=model, args=args, train_dataset=data)
+            for callback in list(trainer.st_trainer.callback_handler.callbacks):
+                quiet = (PrinterCallback, ProgressCallback, NotebookProgressCallback)
+                if isinstance(callback, quiet) or "Progress" in type(callback).__name__:
+                    trainer.st_trainer.remove_callback(callback)
+            trainer.train()
+    return model
+
+
+def setfit_predict(model: Any, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """The class a trained SetFit model predicts for each text, (n,)."""
+    if len(texts) == 0:
+        raise ValueError("setfit_predict needs at least one text.")
+    with quiet_setfit():
+        predicted = model.predict(
+            list(texts), batch_size=batch_size, as_numpy=True, show_progress_bar=False
+        )
+    return np.asarray(predicted).astype(int)

@@ -111,3 +111,43 @@ def test_min_detectable_difference_matches_the_formula_and_simulation():
 def test_min_detectable_difference_rejects_bad_arguments(args):
     with pytest.raises(ValueError):
         min_detectable_difference(*args)
+
+
+def test_cluster_bootstrap_resamples_whole_clusters():
+    from nlpcourse.evaluate.stats import bootstrap_mean, cluster_bootstrap_mean
+
+    clusters = np.repeat(np.arange(8), 8)  # 8 templates × 8 names
+    values = np.repeat(np.linspace(0, 1, 8), 8)  # every row of a cluster alike
+    interval = cluster_bootstrap_mean(values, clusters, seed=3)
+    assert interval.estimate == pytest.approx(values.mean())
+    # identical rows within a cluster: the same as bootstrapping the 8 cluster means
+    per_cluster = bootstrap_mean(np.linspace(0, 1, 8), seed=3)
+    assert (interval.low, interval.high) == pytest.approx((per_cluster.low, per_cluster.high))
+    # and wider than the row bootstrap, which wrongly treats the 64 rows as independent
+    rows = bootstrap_mean(values, seed=3)
+    assert interval.high - interval.low > 1.5 * (rows.high - rows.low)
+    assert cluster_bootstrap_mean(values, clusters, seed=3) == interval  # seeded
+
+
+def test_cluster_bootstrap_weights_unequal_clusters_by_size():
+    from nlpcourse.evaluate.stats import cluster_bootstrap_mean
+
+    values, clusters = np.array([1.0, 1.0, 1.0, 0.0]), np.array([0, 0, 0, 1])
+    interval = cluster_bootstrap_mean(values, clusters, n_boot=500)
+    assert interval.estimate == 0.75 and interval.low == 0.0 and interval.high == 1.0
+    with pytest.raises(ValueError, match="two clusters"):
+        cluster_bootstrap_mean([1.0, 2.0], [0, 0])
+    with pytest.raises(ValueError, match="one cluster id per value"):
+        cluster_bootstrap_mean([1.0, 2.0], [0])
+
+
+def test_interval_min_detectable_difference():
+    from nlpcourse.evaluate.stats import Interval, interval_min_detectable_difference
+
+    interval = Interval(0.01, -0.04, 0.06)  # half-width 0.05 at 95 %
+    assert interval_min_detectable_difference(interval) == pytest.approx(
+        0.05 / 1.95996 * 2.80151, rel=1e-4
+    )
+    assert interval_min_detectable_difference(interval, power=0.5) == pytest.approx(0.05, rel=1e-4)
+    with pytest.raises(ValueError, match="power"):
+        interval_min_detectable_difference(interval, power=1.0)
