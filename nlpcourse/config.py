@@ -303,10 +303,11 @@ class Profile:
 
 
 STANDARD_FINETUNE = FinetuneConfig(  # notebook 05's recorded run: 2 shared CPU cores, 1 thread
-    # sized from a pilot at load 8-9 (about 1-2 s per step of 16 rows of 24 tokens): 36 runs
-    # (9 strategies x (2 rates + 2 more seeds)) of 4 epochs of 10 steps, 40-60 min on that load;
-    # the pilot's reference run had a flat validation loss after about 2 epochs of its rows
-    train_size=160,  # 40 rows per class, 4 epochs of 10 steps of 16
+    # sized from a pilot at load 8-11 (about 1.5-2.5 s per step of 16 rows of 24 tokens, each
+    # process getting a fifth of a core): 36 runs (9 strategies x (2 rates + 2 more seeds)) of
+    # 4 epochs of 6 steps, about 50 min at that load; the pilot's reference run on more rows
+    # had a flat validation loss after about 2 epochs
+    train_size=96,  # 24 rows per class, 4 epochs of 6 steps of 16
     val_size=None,  # all 1,216 validation rows: 216 pick each strategy's rate, 1,000 score it
     tune_size=216,
     max_len=24,  # the live run's length
