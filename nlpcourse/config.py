@@ -339,16 +339,20 @@ class Profile:
         return asdict(self)
 
 
-STANDARD_FINETUNE = FinetuneConfig(  # notebook 05's recorded run on a CPU: converged, 3 seeds
-    train_size=64,  # 16 rows per class, 3 epochs of 8 steps of 8: the loss flattens
-    val_size=416,  # 96 rows pick each strategy's rate, 320 score it
-    tune_size=96,
-    max_len=16,
-    batch_size=8,
-    epochs=3,
+STANDARD_FINETUNE = FinetuneConfig(  # notebook 05's recorded run: 2 shared CPU cores, 1 thread
+    # sized from a pilot at load 8-11 (about 1.5-2.5 s per step of 16 rows of 24 tokens, each
+    # process getting a fifth of a core): 36 runs (9 strategies x (2 rates + 2 more seeds)) of
+    # 4 epochs of 6 steps; recorded in 39 min at mean load 9. Its tuning loss is flat or rising
+    # (overfitting 96 rows) by the last epoch: no run fell by more than 0.04 in it
+    train_size=96,  # 24 rows per class, 4 epochs of 6 steps of 16
+    val_size=None,  # all 1,216 validation rows: 216 pick each strategy's rate, 1,000 score it
+    tune_size=216,
+    max_len=24,  # the live run's length
+    batch_size=16,
+    epochs=4,
     seeds=3,
-    lr_grid=(5e-5, 2e-4),
-    lora_lr_grid=(5e-4, 2e-3),
+    lr_grid=(1e-4, 3e-4),
+    lora_lr_grid=(2e-3, 5e-3),
 )
 
 PROFILES: dict[str, Profile] = {

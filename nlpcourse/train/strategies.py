@@ -170,10 +170,10 @@ def sizes(profile: Profile) -> dict[str, Any]:
 def run_experiment(profile: Profile, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every strategy, its rate swept on tuning rows, ``cfg.seeds`` seeds scored on the rest.
 
-    Returns the record's figures: per strategy the chosen rate, the sweep's final tuning-row
-    loss and accuracy per rate, the chosen run's per-epoch tuning-row loss, the scoring rows'
-    accuracy and predictions per seed, its per-step training loss (seed 0) and trainable
-    parameters; plus the scoring labels.
+    Returns the record's figures: per strategy the chosen rate, the sweep's tuning-row loss
+    and accuracy per rate (final, and the loss per epoch), the chosen run's per-epoch
+    tuning-row loss, the scoring rows' accuracy and predictions per seed, its per-step
+    training loss (seed 0) and trainable parameters; plus the scoring labels.
     """
     from transformers import AutoTokenizer, BertModel
     from transformers.utils import logging as hf_logging
@@ -246,6 +246,7 @@ def run_experiment(profile: Profile, log: Callable[[str], None] = print) -> dict
             sweep[f"{lr:g}"] = {
                 "val_loss": curve[-1],
                 "val_accuracy": history.last("val_accuracy"),
+                "val_loss_by_epoch": curve,
             }
             if best is None or curve[-1] < best[2][-1]:
                 best = (lr, model, curve, [round(row["loss"], 4) for row in history.steps])
