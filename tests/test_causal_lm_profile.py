@@ -11,7 +11,7 @@ def test_profiles_name_a_causal_lm_optional_in_quick():
     assert full.causal_lm not in full.optional
     assert quick.all_checkpoints == (*quick.checkpoints, quick.causal_lm)
     assert quick.causal_lm not in quick.checkpoints  # the encoder list is unchanged
-    assert set(quick.future.prompt_shots) >= {0}
+    assert set(quick.zero_shot_bias.prompt_shots) >= {0}
     assert quick.clip_train.shift > 0 and quick.clip_train.size_jitter > 0
 
 

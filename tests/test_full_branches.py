@@ -129,7 +129,7 @@ def test_masked_lm_cloze_prompt(hub_cache):
     template = "{text} This news is about " + mlm_tokenizer.mask_token + "."
     texts = [text for stories in STORIES.values() for text in stories]
     scores = fewshot.cloze_scores(
-        texts, mlm, mlm_tokenizer, template, CLOZE_WORDS, max_len=FULL.future.max_len + 12
+        texts, mlm, mlm_tokenizer, template, CLOZE_WORDS, max_len=FULL.zero_shot_bias.max_len + 12
     )
     assert scores.shape == (len(texts), len(CLOZE_WORDS))
     assert torch.isfinite(scores).all()
@@ -212,7 +212,7 @@ def test_causal_lm_prompt(hub_cache, profile_name):
     labels = np.repeat(np.arange(4), 3)
     label_words = ["World", "Sports", "Business", "Technology"]
     instruction = "Classify each news story as World, Sports, Business or Technology."
-    for k in profile.future.prompt_shots[:2]:
+    for k in profile.zero_shot_bias.prompt_shots[:2]:
         examples = prompting.demonstrations(texts, labels, label_words, k, seed=0) if k else []
         scores = prompting.score_labels(
             texts[:5],
@@ -221,8 +221,8 @@ def test_causal_lm_prompt(hub_cache, profile_name):
             label_words,
             instruction=instruction,
             examples=examples,
-            max_words=profile.future.prompt_max_words,
-            batch_size=profile.future.prompt_batch_size,
+            max_words=profile.zero_shot_bias.prompt_max_words,
+            batch_size=profile.zero_shot_bias.prompt_batch_size,
         )
         assert scores.shape == (5, 4)
         assert torch.isfinite(scores).all() and (scores < 0).all()

@@ -120,6 +120,57 @@ def unseen_rows(dataset: Dataset, seen: Dataset, column: str = "text") -> Datase
     return dataset.select(keep)
 
 
+UNLABELLED = -100  # the label of a row whose gold label is hidden (cross-entropy's ignore_index)
+
+
+def scarce_label_split(
+    pool: Dataset,
+    seen: Dataset,
+    labelled_size: int,
+    unlabelled_size: int | None,
+    seed: int,
+    column: str = "text",
+) -> DatasetDict:
+    """``labelled`` and ``unlabelled`` rows of ``pool`` for distillation when labels are scarce.
+
+    ``labelled`` (stratified, ``labelled_size`` rows) keeps its gold labels; ``unlabelled``
+    (``unlabelled_size`` rows, None for all that are left) is what a teacher labels with soft
+    targets. Neither part holds a ``column`` value found in ``seen`` (the teacher's training
+    rows), and no value is in both parts, duplicates included. ``unlabelled`` keeps its gold
+    labels for measuring; :func:`hide_labels` removes them before training.
+    """
+    fresh = unseen_rows(pool, seen, column)
+    labelled = stratified_subset(fresh, labelled_size, seed)
+    rest = unseen_rows(fresh, labelled, column)
+    unlabelled = stratified_subset(rest, unlabelled_size, seed)
+    return DatasetDict({"labelled": labelled, "unlabelled": unlabelled})
+
+
+def hide_labels(dataset: Dataset, label_column: str = "label") -> Dataset:
+    """``dataset`` with every label set to :data:`UNLABELLED` (kept as a plain integer column)."""
+    _labels(dataset, label_column)  # the column must exist
+    hidden = dataset.flatten_indices().remove_columns(label_column)
+    return hidden.add_column(label_column, [UNLABELLED] * len(dataset))
+
+
+def with_hidden_labels(
+    labelled: Dataset, unlabelled: Dataset, label_column: str = "label"
+) -> Dataset:
+    """One training set: ``labelled`` rows with their labels, then ``unlabelled`` rows hidden."""
+    from datasets import Value, concatenate_datasets
+    from datasets.utils import logging as datasets_logging
+
+    was_enabled = datasets_logging.is_progress_bar_enabled()
+    datasets_logging.disable_progress_bar()  # no "Casting the dataset" bars in a notebook
+    try:
+        plain = labelled.cast_column(label_column, Value("int64"))
+        hidden = hide_labels(unlabelled, label_column).cast_column(label_column, Value("int64"))
+        return concatenate_datasets([plain, hidden.select_columns(plain.column_names)])
+    finally:
+        if was_enabled:
+            datasets_logging.enable_progress_bar()
+
+
 def sst2_subset(profile: Profile | None = None, seed: int | None = None) -> DatasetDict:
     """SST-2 as ``train`` / ``validation`` / ``test`` for notebooks 01, 02 and 04.
 

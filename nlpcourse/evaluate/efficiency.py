@@ -181,6 +181,29 @@ def quantize_dynamic_int8(model: nn.Module) -> nn.Module:
         return torch.ao.quantization.quantize_dynamic(quantized, {nn.Linear}, dtype=torch.qint8)
 
 
+def quantize_int8_torchao(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` quantized by ``torchao`` (int8 dynamic activations, int8 weights).
+
+    The maintained successor of :func:`quantize_dynamic_int8`:
+    ``torchao.quantization.quantize_(model, Int8DynamicActivationInt8WeightConfig())``. Importing
+    torchao logs a warning for each optional GPU kernel library it cannot load; those are
+    silenced here. The original model is not modified.
+    """
+    import copy
+    import logging
+
+    log = logging.getLogger("torchao")
+    level = log.level
+    log.setLevel(logging.ERROR)  # "Failed to load ..._C_mxfp8...": GPU kernels absent on a CPU
+    try:
+        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+    finally:
+        log.setLevel(level)
+    quantized = copy.deepcopy(model).cpu().eval()
+    quantize_(quantized, Int8DynamicActivationInt8WeightConfig())
+    return quantized
+
+
 def saved_size_bytes(model: nn.Module) -> int:
     """Bytes of ``torch.save(model.state_dict())``: the size of the weights on disk."""
     import io
@@ -191,11 +214,15 @@ def saved_size_bytes(model: nn.Module) -> int:
 
 
 def count_linear_layers(model: nn.Module) -> dict[str, int]:
-    """How many float ``nn.Linear`` and dynamically quantized linear layers ``model`` holds."""
+    """How many float and int8 linear layers ``model`` holds (torch.ao's or torchao's int8)."""
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+    def int8_weight(module: nn.Module) -> bool:  # torchao: an nn.Linear with int8 ``qdata``
+        qdata = getattr(getattr(module, "weight", None), "qdata", None)
+        return isinstance(qdata, torch.Tensor) and qdata.dtype == torch.int8
 
     modules = list(model.modules())
     return {
-        "float": sum(type(m) is nn.Linear for m in modules),
-        "int8": sum(isinstance(m, DynamicLinear) for m in modules),
+        "float": sum(type(m) is nn.Linear and not int8_weight(m) for m in modules),
+        "int8": sum(isinstance(m, DynamicLinear) or int8_weight(m) for m in modules),
     }

@@ -1,4 +1,4 @@
-"""Checks for notebook 08 (efficient models, distillation, zero/few-shot, bias)."""
+"""Checks for notebook 08 (ALBERT's embeddings, a student by surgery, distillation losses)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from nlpcourse.data.splits import UNLABELLED
 from nlpcourse.exercises import unanswered, verdict
 from nlpcourse.train.distill import (
+    distillation_loss,
     every_other_layer,
     layers_match,
     make_student,
@@ -19,8 +21,6 @@ from nlpcourse.train.distill import (
 
 # Exercise 1: ALBERT-xxlarge's sizes (its SentencePiece vocabulary, width and E)
 ALBERT_VOCAB, ALBERT_XXLARGE_HIDDEN, ALBERT_EMBEDDING = 30_000, 4_096, 128
-# Exercise 3: target words per side of the small association test
-EXERCISE_WORDS_PER_SIDE = 4
 
 
 def check_embedding_savings(answer: int | None) -> bool | None:
@@ -42,22 +42,6 @@ def exercise_logits() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     teacher = torch.tensor([[3.0, 1.0, -2.0, 0.5], [0.0, 2.5, 1.0, -1.0], [-1.0, 0.5, 0.5, 2.0]])
     labels = torch.tensor([0, 1, 3])
     return student, teacher, labels
-
-
-def check_exact_test(partitions: int | None, smallest_p: float | None) -> bool | None:
-    """Exercise 3: distinct equal splits of 4 + 4 target words, and the smallest exact p-value."""
-    if unanswered(partitions, "give the number of splits and the smallest p-value"):
-        return None
-    n = EXERCISE_WORDS_PER_SIDE
-    expected = math.comb(2 * n, n)
-    right = partitions == expected and smallest_p is not None
-    right = right and math.isclose(float(smallest_p), 1 / expected, rel_tol=1e-6)
-    return verdict(
-        right,
-        f"{expected} splits, so no exact test on {n} + {n} words can give p below 1/{expected}.",
-        f"count the ways to choose which {n} of the {2 * n} words form X; the observed split is "
-        "one of them.",
-    )
 
 
 def _exercise_teacher(layers: int = 6) -> nn.Module:
@@ -146,3 +130,35 @@ def check_safe_kd(soft_loss: Callable[..., Any] | None) -> bool | None:
                 "summed over classes and averaged over rows.",
             )
     return verdict(True, "finite on a teacher whose softmax underflows, and exact elsewhere.", "")
+
+
+def check_hidden_label_loss(loss_fn: Callable[..., Any] | None) -> bool | None:
+    """Exercise: ``loss_fn(student, teacher, labels, T, alpha)`` where -100 hides a label."""
+    if unanswered(loss_fn, "define a function (student, teacher, labels, T, alpha) -> loss"):
+        return None
+    student, teacher, _ = exercise_logits()
+    labels = torch.tensor([2, UNLABELLED, UNLABELLED])  # one gold label, two hidden
+    for temperature, alpha in ((2.0, 0.5), (1.0, 0.25), (4.0, 0.0)):
+        try:
+            got = torch.as_tensor(loss_fn(student, teacher, labels, temperature, alpha)).float()
+        except Exception as error:  # a student's bug is a verdict, not a crash
+            return verdict(False, "", f"it raised {type(error).__name__}: {error}")
+        if not torch.isfinite(got).all():
+            return verdict(
+                False,
+                "",
+                "the loss is not finite: cross_entropy must skip the hidden rows "
+                "(ignore_index=-100), not read -100 as a class.",
+            )
+        expected = distillation_loss(student, teacher, labels, temperature, alpha)
+        if not math.isclose(float(got), float(expected), rel_tol=1e-4, abs_tol=1e-6):
+            return verdict(
+                False,
+                "",
+                "finite, but not the lesson's loss: the mean over all B rows of "
+                "alpha·T²·KL, plus (1 - alpha)·CE summed over the labelled rows only and "
+                "divided by B (reduction='sum', then / len(labels)).",
+            )
+    return verdict(
+        True, "hidden rows teach through the soft term alone, labelled rows through both.", ""
+    )

@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from nlpcourse.data.splits import UNLABELLED
 from nlpcourse.train.loop import History, logits_of, to_device
 
 _LAYER = re.compile(r"(encoder\.layer\.)(\d+)(\.)")
@@ -31,6 +32,11 @@ def distillation_loss(
     gradients on the scale of the hard term's as ``T`` changes (Hinton et al., 2015). The
     teacher's logits are detached: no gradient ever reaches the teacher. With ``alpha = 0``
     this is plain cross-entropy and ``teacher_logits`` may be None.
+
+    Rows labelled :data:`~nlpcourse.data.splits.UNLABELLED` (-100) have no gold label: they
+    add only the soft term. Per row ``i`` of a batch of ``B``, the loss is
+    ``(1/B) Σ_i [alpha · T² · KL_i + (1 - alpha) · CE_i · labelled_i]``; when every row is
+    labelled this is the usual mean of both terms.
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}.")
@@ -38,7 +44,8 @@ def distillation_loss(
         raise ValueError(f"alpha weighs the soft term and must lie in [0, 1], got {alpha}.")
     if student_logits.ndim != 2:
         raise ValueError(f"expected logits of shape (batch, classes), got {student_logits.shape}.")
-    hard = F.cross_entropy(student_logits, labels)
+    rows = max(len(labels), 1)
+    hard = F.cross_entropy(student_logits, labels, ignore_index=UNLABELLED, reduction="sum") / rows
     if alpha == 0.0:
         return hard
     if teacher_logits is None:
@@ -259,8 +266,13 @@ def train_student(
     for epoch in range(epochs):
         student.train()
         start, total, seen = time.perf_counter(), 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
-        for batch in bar:
+        # tqdm.auto's bar calls iter(loader) once more when wrapping it, which draws from a
+        # seeded DataLoader's generator and changes the shuffled order: count steps beside it
+        total_batches = len(loader) if hasattr(loader, "__len__") else None
+        desc = f"epoch {epoch + 1}/{epochs}"
+        bar = tqdm(total=total_batches, desc=desc, disable=not progress, leave=False)
+        for batch in loader:
+            bar.update(1)
             batch = dict(to_device(batch, device))
             if "labels" not in batch:
                 raise ValueError("each batch needs a 'labels' entry (the hard labels).")
@@ -284,6 +296,7 @@ def train_student(
             total += loss.item() * len(labels)
             seen += len(labels)
             bar.set_postfix(loss=f"{total / seen:.4f}", refresh=False)
+        bar.close()
         if seen == 0:
             raise ValueError("The training loader yielded no batches: is the dataset empty?")
         elapsed = time.perf_counter() - start

@@ -4,12 +4,16 @@ import pytest
 from datasets import DatasetDict
 
 from nlpcourse.data.splits import (
+    UNLABELLED,
     ag_news_splits,
     ag_news_three_way,
+    hide_labels,
+    scarce_label_split,
     stratified_split,
     stratified_subset,
     three_way_split,
     unseen_rows,
+    with_hidden_labels,
 )
 from tests.conftest import needs_real_data
 from tests.tiny_bert import tiny_news
@@ -102,3 +106,42 @@ def test_unseen_rows_drops_every_seen_text_and_its_duplicates():
         unseen_rows(seen, data)
     with pytest.raises(ValueError, match="'title' column"):
         unseen_rows(data, seen, column="title")
+
+
+def test_scarce_label_split_parts_are_disjoint_and_unseen_by_the_teacher():
+    data = tiny_news(200, num_classes=4, seed=3)
+    data = data.add_column("text2", list(data["text"]))  # a duplicate text must not leak either
+    teacher_rows = stratified_subset(data, 60, seed=1)
+    parts = scarce_label_split(data, teacher_rows, labelled_size=20, unlabelled_size=None, seed=0)
+    labelled, unlabelled = set(parts["labelled"]["text"]), set(parts["unlabelled"]["text"])
+    seen = set(teacher_rows["text"])
+    assert len(parts["labelled"]) == 20
+    assert Counter(parts["labelled"]["label"]) == {0: 5, 1: 5, 2: 5, 3: 5}
+    assert not labelled & unlabelled
+    assert not unlabelled & seen and not labelled & seen
+    fresh = {t for t in data["text"] if t not in seen}
+    assert labelled | unlabelled == fresh  # None: every fresh text not labelled is unlabelled
+    again = scarce_label_split(data, teacher_rows, 20, None, seed=0)
+    assert list(again["labelled"]["text"]) == list(parts["labelled"]["text"])
+    few = scarce_label_split(data, teacher_rows, 20, 40, seed=0)
+    assert len(few["unlabelled"]) == 40 and set(few["unlabelled"]["text"]) <= unlabelled
+
+
+def test_scarce_label_split_with_duplicated_texts():
+    data = tiny_news(80, num_classes=2, seed=5)
+    doubled = data.select(list(range(80)) + list(range(40)))  # 40 texts twice
+    teacher_rows = doubled.select(range(10))
+    parts = scarce_label_split(doubled, teacher_rows, 10, None, seed=0)
+    assert not set(parts["labelled"]["text"]) & set(parts["unlabelled"]["text"])
+    assert not set(parts["unlabelled"]["text"]) & set(teacher_rows["text"])
+
+
+def test_hidden_labels():
+    data = tiny_news(12, num_classes=3)
+    hidden = hide_labels(data)
+    assert set(hidden["label"]) == {UNLABELLED} and hidden["text"] == data["text"]
+    mixed = with_hidden_labels(data.select(range(4)), data.select(range(4, 12)))
+    assert mixed["label"] == list(data["label"][:4]) + [UNLABELLED] * 8
+    assert mixed["text"] == data["text"]
+    with pytest.raises(ValueError, match="no 'label' column"):
+        hide_labels(data.remove_columns("label"))

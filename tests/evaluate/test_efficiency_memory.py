@@ -1,3 +1,4 @@
+import logging
 import warnings
 
 import pytest
@@ -77,3 +78,18 @@ def test_quantization_is_quiet():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         efficiency.quantize_dynamic_int8(torch.nn.Sequential(torch.nn.Linear(4, 2)))
+
+
+def test_torchao_int8_runs_on_the_cpu_quietly_and_keeps_the_original(caplog):
+    model = tiny_bert(num_labels=3, hidden_size=64, intermediate_size=128)
+    with caplog.at_level(logging.WARNING):
+        quantized = efficiency.quantize_int8_torchao(model)
+    assert not [r for r in caplog.records if r.name.startswith("torchao")]
+    assert type(model.classifier.weight) is torch.nn.Parameter  # the original is untouched
+    assert "Int8" in type(quantized.classifier.weight).__name__
+    linear = efficiency.count_linear_layers(model)["float"]
+    assert efficiency.count_linear_layers(quantized) == {"float": 0, "int8": linear}
+    ids = torch.randint(5, 24, (16, 10), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        before, after = model(input_ids=ids).logits, quantized(input_ids=ids).logits
+    torch.testing.assert_close(after, before, atol=0.05, rtol=0.05)

@@ -8,6 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
+from nlpcourse.data.splits import UNLABELLED
 from nlpcourse.train.distill import (
     distillation_loss,
     make_student,
@@ -44,6 +45,26 @@ def test_alpha_zero_is_cross_entropy_and_needs_no_teacher():
     torch.testing.assert_close(
         distillation_loss(student, None, labels, 2.0, alpha=0.0), F.cross_entropy(student, labels)
     )
+
+
+def test_unlabelled_rows_add_only_the_soft_term():
+    torch.manual_seed(1)
+    student, teacher = torch.randn(6, 4), torch.randn(6, 4)
+    labels = torch.tensor([0, 3, UNLABELLED, 1, UNLABELLED, UNLABELLED])
+    t, alpha = 3.0, 0.25
+    kl = F.kl_div(
+        F.log_softmax(student / t, -1),
+        F.log_softmax(teacher / t, -1),
+        reduction="none",
+        log_target=True,
+    ).sum(-1)  # (6,)
+    ce = F.cross_entropy(student[:2], labels[:2], reduction="none")
+    ce = torch.cat([ce, F.cross_entropy(student[3:4], labels[3:4], reduction="none")])  # labelled
+    expected = (alpha * t**2 * kl.sum() + (1 - alpha) * ce.sum()) / 6
+    torch.testing.assert_close(distillation_loss(student, teacher, labels, t, alpha), expected)
+    no_labels = torch.full((6,), UNLABELLED)
+    assert distillation_loss(student, teacher, no_labels, t, alpha=0.0).item() == 0.0
+    assert torch.isfinite(distillation_loss(student, teacher, no_labels, t, alpha=1.0))
 
 
 def test_gradient_reaches_only_the_student():
@@ -173,6 +194,39 @@ def test_train_student_uses_cached_teacher_logits():
         progress=False,
     )
     assert history.epochs == 1
+
+
+def test_train_student_equals_a_plain_loop_over_a_seeded_shuffled_loader():
+    teacher = tiny_teacher(layers=2, seed=1).eval()
+    rows = batches(24)
+    with torch.no_grad():
+        for i, row in enumerate(rows):
+            row["teacher_logits"] = teacher(input_ids=row["input_ids"][None]).logits[0]
+            if i % 3:
+                row["labels"] = torch.tensor(UNLABELLED)  # two rows in three have no label
+
+    def run(by_hand: bool) -> nn.Module:
+        torch.manual_seed(0)
+        student = make_student(teacher, [1])
+        loader = DataLoader(
+            rows, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(3)
+        )
+        optimizer = torch.optim.AdamW(student.parameters(), 1e-3)
+        if not by_hand:
+            train_student(student, loader, optimizer, epochs=2, alpha=0.5, progress=True)
+            return student
+        for _ in range(2):
+            student.train()
+            for batch in loader:  # the same shuffled order as train_student's
+                batch = dict(batch)
+                labels, teacher_logits = batch.pop("labels"), batch.pop("teacher_logits")
+                loss = distillation_loss(student(**batch).logits, teacher_logits, labels, 2.0, 0.5)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        return student
+
+    torch.testing.assert_close(run(True).state_dict(), run(False).state_dict(), rtol=0, atol=0)
 
 
 def test_train_student_errors():
