@@ -92,7 +92,8 @@ assert (HOSTS, host) == (TESTED_HOSTS, hosted_platform())
 # | `05_finetuning_strategies` | §3.2 | `[CLS]` vs mean pooling, task heads, differential learning rates, warmup, freezing |
 # | `06_ag_news_classifier` | §4 | the article's AG News case study end to end, with accumulation and mixed precision done right |
 # | `07_clip_image_text` | §3.3 | contrastive image–text learning by hand, then the pretrained CLIP |
-# | `08_efficient_and_future` | §5 | ALBERT, distillation, zero/few-shot, bias — each claim measured |
+# | `08_efficient_models` | §5 | ALBERT, distillation where labels are few, int8 — each claim measured |
+# | `09_zero_shot_prompting_bias` | §5 | zero/few-shot (probe, fine-tuning, SetFit), prompting, bias — each claim measured |
 # | `10_scaling_out` | §4, beyond | data parallelism, the `Trainer` and Accelerate against the hand-written loop |
 #
 # Each notebook imports small helpers from the `nlpcourse` package (installed with

@@ -61,7 +61,7 @@ assert (HOSTS, host) == (TESTED_HOSTS, hosted_platform())
 #
 # 对第一个判断，本课程不会照单全收：笔记本 01 会在同一份数据上，把一个统计基线（baseline）（TF-IDF 特征加逻辑回归）和文章中的神经网络放在一起训练，并连同各自的不确定性一起报告。
 
-# %% [markdown] slideshow={"slide_type": "subslide"} zh={"source_sha": "5d89fa4590e6"}
+# %% [markdown] slideshow={"slide_type": "subslide"} zh={"source_sha": "8de561fd623b"}
 # ## 课程地图
 #
 # | 笔记本 | 文章章节 | 你将构建什么 |
@@ -74,7 +74,8 @@ assert (HOSTS, host) == (TESTED_HOSTS, hosted_platform())
 # | `05_finetuning_strategies` | §3.2 | `[CLS]` 与平均池化（mean pooling）、任务头、分层学习率（learning rate）、预热（warmup）、冻结（freezing） |
 # | `06_ag_news_classifier` | §4 | 文章中的 AG News 案例全流程，正确地做梯度累积（gradient accumulation）和混合精度（mixed precision） |
 # | `07_clip_image_text` | §3.3 | 手写图文对比学习（contrastive learning），再用预训练（pretrained）的 CLIP |
-# | `08_efficient_and_future` | §5 | ALBERT、知识蒸馏（distillation）、零样本（zero-shot）/少样本（few-shot）、偏见——每个论断都经过测量 |
+# | `08_efficient_models` | §5 | ALBERT、少标签场景下的知识蒸馏（distillation）、int8 量化——每个论断都经过测量 |
+# | `09_zero_shot_prompting_bias` | §5 | 零样本（zero-shot）/少样本（few-shot）（线性探针、微调、SetFit）、提示、偏见——每个论断都经过测量 |
 # | `10_scaling_out` | §4 及之后 | 数据并行（data parallelism）、`Trainer` 和 Accelerate，与手写循环对照 |
 #
 # 每本笔记本都从 `nlpcourse` 包（用 `pip install -e .` 安装）中导入小工具。包负责“管道”；而本身就是课程内容的代码——训练循环、注意力机制（attention）、对比损失——都完整写在笔记本里，再用一个 `assert` 与包中经过测试的版本对照。
