@@ -33,6 +33,10 @@ def check_embedding_savings(answer: int | None) -> bool | None:
         answer == expected,
         f"V·H = {v * h:,} shrinks to V·E + E·H = {v * e + e * h:,}, saving {expected:,}.",
         "compare V×H with V×E + E×H (the embedding table plus the projection up to H).",
+        praise_zh=(
+            f"V·H = {v * h:,} 缩小为 V·E + E·H = {v * e + e * h:,}，节省了 {expected:,} 个参数。"
+        ),
+        hint_zh="比较 V×H 与 V×E + E×H（嵌入表加上升到 H 维的投影）。",
     )
 
 
@@ -69,23 +73,45 @@ def check_make_student(build: Callable[[nn.Module], nn.Module] | None) -> bool |
     try:
         student = build(teacher)
     except Exception as error:  # a student's bug is a verdict, not a crash
-        return verdict(False, "", f"build(teacher) raised {type(error).__name__}: {error}")
+        return verdict(
+            False,
+            "",
+            f"build(teacher) raised {type(error).__name__}: {error}",
+            hint_zh=f"build(teacher) 抛出了 {type(error).__name__}：{error}",
+        )
     if any(not torch.equal(before[n], t) for n, t in teacher.state_dict().items()):
-        return verdict(False, "", "the teacher changed: copy it (copy.deepcopy) before cutting.")
+        return verdict(
+            False,
+            "",
+            "the teacher changed: copy it (copy.deepcopy) before cutting.",
+            hint_zh="教师模型被改动了：裁剪之前先复制它（copy.deepcopy）。",
+        )
     ids = every_other_layer(teacher.config.num_hidden_layers)
     layers = getattr(getattr(getattr(student, "bert", None), "encoder", None), "layer", None)
     if layers is None or len(layers) != len(ids):
         return verdict(
-            False, "", f"the student should keep {len(ids)} of the teacher's 6 encoder layers."
+            False,
+            "",
+            f"the student should keep {len(ids)} of the teacher's 6 encoder layers.",
+            hint_zh=f"学生模型应保留教师模型 6 个编码器层中的 {len(ids)} 层。",
         )
     if getattr(student.config, "num_hidden_layers", None) != len(ids):
-        return verdict(False, "", "the student's config must say how many layers it has.")
+        return verdict(
+            False,
+            "",
+            "the student's config must say how many layers it has.",
+            hint_zh="学生模型的 config 必须写明它有多少层。",
+        )
     if not layers_match(student, teacher, ids):
         return verdict(
             False,
             "",
             "some weight differs from the teacher's: student layer j must be teacher layer 2j, "
             "and the embeddings, pooler and classifier must be the teacher's.",
+            hint_zh=(
+                "有权重与教师模型的不同：学生的第 j 层必须是教师的第 2j 层，"
+                "嵌入层、pooler 和分类器也必须是教师的。"
+            ),
         )
     ids_in = torch.tensor([[2, 7, 9, 4, 3]])
     with torch.no_grad():
@@ -97,6 +123,13 @@ def check_make_student(build: Callable[[nn.Module], nn.Module] | None) -> bool |
         "distill.make_student computes.",
         "the weights match but the outputs differ: is the student in eval mode, and does its "
         "forward run the kept layers in order?",
+        praise_zh=(
+            "保留的每一层和其余每个权重都与教师模型一致，且它的计算结果与 "
+            "distill.make_student 相同。"
+        ),
+        hint_zh=(
+            "权重一致但输出不同：学生模型处于 eval 模式吗？它的 forward 是否按顺序运行保留的层？"
+        ),
     )
 
 
@@ -113,13 +146,22 @@ def check_safe_kd(soft_loss: Callable[..., Any] | None) -> bool | None:
         try:
             got = torch.as_tensor(soft_loss(s, t, temperature)).float()
         except Exception as error:
-            return verdict(False, "", f"it raised {type(error).__name__}: {error}")
+            return verdict(
+                False,
+                "",
+                f"it raised {type(error).__name__}: {error}",
+                hint_zh=f"它抛出了 {type(error).__name__}：{error}",
+            )
         if not torch.isfinite(got).all():
             return verdict(
                 False,
                 "",
                 "on a peaked teacher the result is not finite: softmax underflows to exact 0, "
                 "and 0 · log 0 is NaN. Keep both sides in log space.",
+                hint_zh=(
+                    "在尖峰教师模型上结果不是有限值：softmax 下溢为精确的 0，"
+                    "而 0 · log 0 是 NaN。让两边都保持在对数空间中。"
+                ),
             )
         expected = soft_target_loss(s, t, temperature)
         if not math.isclose(float(got), float(expected), rel_tol=1e-4, abs_tol=1e-5):
@@ -128,8 +170,17 @@ def check_safe_kd(soft_loss: Callable[..., Any] | None) -> bool | None:
                 "",
                 "finite, but not T² · KL(teacher ‖ student) of the softened distributions "
                 "summed over classes and averaged over rows.",
+                hint_zh=(
+                    "结果有限，但不是软化后分布的 T² · KL(teacher ‖ student)"
+                    "（对类别求和、对行取平均）。"
+                ),
             )
-    return verdict(True, "finite on a teacher whose softmax underflows, and exact elsewhere.", "")
+    return verdict(
+        True,
+        "finite on a teacher whose softmax underflows, and exact elsewhere.",
+        "",
+        praise_zh="在 softmax 会下溢的教师模型上结果有限，其他情况下也完全准确。",
+    )
 
 
 def check_hidden_label_loss(loss_fn: Callable[..., Any] | None) -> bool | None:
@@ -142,13 +193,22 @@ def check_hidden_label_loss(loss_fn: Callable[..., Any] | None) -> bool | None:
         try:
             got = torch.as_tensor(loss_fn(student, teacher, labels, temperature, alpha)).float()
         except Exception as error:  # a student's bug is a verdict, not a crash
-            return verdict(False, "", f"it raised {type(error).__name__}: {error}")
+            return verdict(
+                False,
+                "",
+                f"it raised {type(error).__name__}: {error}",
+                hint_zh=f"它抛出了 {type(error).__name__}：{error}",
+            )
         if not torch.isfinite(got).all():
             return verdict(
                 False,
                 "",
                 "the loss is not finite: cross_entropy must skip the hidden rows "
                 "(ignore_index=-100), not read -100 as a class.",
+                hint_zh=(
+                    "损失不是有限值：cross_entropy 必须跳过隐藏的行（ignore_index=-100），"
+                    "而不是把 -100 当作一个类别。"
+                ),
             )
         expected = distillation_loss(student, teacher, labels, temperature, alpha)
         if not math.isclose(float(got), float(expected), rel_tol=1e-4, abs_tol=1e-6):
@@ -158,7 +218,15 @@ def check_hidden_label_loss(loss_fn: Callable[..., Any] | None) -> bool | None:
                 "finite, but not the lesson's loss: the mean over all B rows of "
                 "alpha·T²·KL, plus (1 - alpha)·CE summed over the labelled rows only and "
                 "divided by B (reduction='sum', then / len(labels)).",
+                hint_zh=(
+                    "结果有限，但不是本课的损失：alpha·T²·KL 对全部 B 行取平均，"
+                    "加上 (1 - alpha)·CE 只对有标签的行求和再除以 B"
+                    "（reduction='sum'，然后 / len(labels)）。"
+                ),
             )
     return verdict(
-        True, "hidden rows teach through the soft term alone, labelled rows through both.", ""
+        True,
+        "hidden rows teach through the soft term alone, labelled rows through both.",
+        "",
+        praise_zh="隐藏标签的行只通过软目标项来教学，有标签的行则通过两项一起。",
     )

@@ -12,7 +12,7 @@ from nlpcourse.config import course_language
 from nlpcourse.errors import LanguageError
 from nlpcourse.exercises import ch00, verdict
 
-MODULES = ["ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07", "ch10"]
+MODULES = ["ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07", "ch08", "ch09", "ch10"]
 
 
 @pytest.fixture
