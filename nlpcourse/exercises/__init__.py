@@ -33,6 +33,17 @@ def verdict(passed: bool, praise: str, hint: str, praise_zh: str = "", hint_zh: 
     return passed
 
 
+def raised(error: Exception) -> bool:
+    """The verdict for a student's function that raised: what it raised, in one line."""
+    name = type(error).__name__
+    return verdict(
+        False,
+        "",
+        f"the function raised {name}: {error}",
+        hint_zh=f"函数抛出了 {name}：{error}",
+    )
+
+
 def unanswered(answer: Any, what: str) -> bool:
     """True, silently, when the student has not answered yet (``None`` or ``...``).
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from nlpcourse.exercises import unanswered, verdict
+from nlpcourse.exercises import raised, unanswered, verdict
 from nlpcourse.text.batching import PadCollate, padding_mask
 
 BUDGET_CASES = ((2_000, 512, 0), (1_500, 300, 1), (700, 1_000, 2))  # (rows, max_tokens, seed)
@@ -61,12 +61,7 @@ def check_token_budget_batches(
                 )
             batches = [[int(i) for i in batch] for batch in answer]
         except Exception as error:  # a student's bug: say what happened, no traceback
-            return verdict(
-                False,
-                "",
-                f"the function raised {type(error).__name__}: {error}",
-                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
-            )
+            return raised(error)
         seen = sorted(i for batch in batches for i in batch)
         if seen != list(range(rows)):
             missing = len(set(range(rows)) - set(seen))
@@ -174,12 +169,7 @@ def check_mask_collate(collate: Callable[..., Sequence[torch.Tensor]] | None) ->
                 )
             got = [torch.as_tensor(part) for part in answer]
         except Exception as error:  # a student's bug: say what happened, no traceback
-            return verdict(
-                False,
-                "",
-                f"the function raised {type(error).__name__}: {error}",
-                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
-            )
+            return raised(error)
         names = ("ids", "lengths", "mask", "labels")
         for name, mine, expected in zip(names, got, (ids, lengths, mask, labels), strict=True):
             if mine.shape != expected.shape:
@@ -263,12 +253,7 @@ def check_packed_batch_sizes(
                 )
             answer = [int(n) for n in result]
         except Exception as error:  # a student's bug: say what happened, no traceback
-            return verdict(
-                False,
-                "",
-                f"the function raised {type(error).__name__}: {error}",
-                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
-            )
+            return raised(error)
         if len(answer) != len(expected):
             return verdict(
                 False,

@@ -9,7 +9,7 @@ import torch
 
 from nlpcourse.config import get_profile
 from nlpcourse.data.checkpoints import load_pretrained
-from nlpcourse.exercises import unanswered, verdict
+from nlpcourse.exercises import raised, unanswered, verdict
 
 
 @lru_cache(maxsize=2)
@@ -57,12 +57,7 @@ def check_sep_positions(find_seps: Callable[[str, str], Sequence[int]] | None) -
                 )
             answer = [int(i) for i in result]
         except Exception as error:  # a student's bug: say what happened, no traceback
-            return verdict(
-                False,
-                "",
-                f"the function raised {type(error).__name__}: {error}",
-                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
-            )
+            return raised(error)
         if answer == [i + 1 for i in expected]:
             return verdict(
                 False,

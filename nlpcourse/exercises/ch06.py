@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nlpcourse.exercises import unanswered, verdict
+from nlpcourse.exercises import raised, unanswered, verdict
 
 
 def check_optimizer_steps(answer: int | None) -> bool | None:
@@ -49,12 +49,7 @@ def check_macro_f1_from_confusion(fn: Callable[[np.ndarray], float] | None) -> b
         try:
             got = float(fn(counts.copy()))
         except Exception as error:  # a student's function may fail in any way
-            return verdict(
-                False,
-                "",
-                f"the function raised {type(error).__name__}: {error}",
-                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
-            )
+            return raised(error)
         if not math.isclose(got, expected, rel_tol=1e-6):
             return verdict(
                 False,
@@ -132,12 +127,7 @@ def check_training_loop(fn: Callable[..., Any] | None) -> bool | None:
                 clip,
             )
         except Exception as error:  # a student's function may fail in any way
-            return verdict(
-                False,
-                "",
-                f"the function raised {type(error).__name__}: {error}",
-                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
-            )
+            return raised(error)
         windows = math.ceil(len(batches) / accumulation_steps)
         if len(updates) != reference_updates:
             return verdict(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nlpcourse.exercises import unanswered, verdict
+from nlpcourse.exercises import raised, unanswered, verdict
 
 # (Accelerate config, script arguments, effective batch)
 LAUNCHES: tuple[tuple[dict[str, Any], dict[str, Any], int], ...] = (
@@ -28,12 +28,7 @@ def check_effective_batch(fn: Callable[[dict, dict], int] | None) -> bool | None
         try:
             got = fn(dict(config), dict(script_args))
         except Exception as error:  # a student's function may fail in any way
-            return verdict(
-                False,
-                "",
-                f"the function raised {type(error).__name__}: {error}",
-                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
-            )
+            return raised(error)
         if index == 0 and got is None:  # the notebook's stub, still `return None  # your code`
             return None
         if got != expected:
@@ -91,12 +86,7 @@ def check_steps_per_epoch(
         try:
             got = fn(*case)
         except Exception as error:  # a student's function may fail in any way
-            return verdict(
-                False,
-                "",
-                f"the function raised {type(error).__name__}: {error}",
-                hint_zh=f"函数抛出了 {type(error).__name__}：{error}",
-            )
+            return raised(error)
         if index == 0 and got is None:  # the notebook's stub, still `return None  # your code`
             return None
         if got != expected:
