@@ -51,6 +51,10 @@
 # the recorded run, read only through its label (profile, date, hardware).
 
 # %% slideshow={"slide_type": "skip"}
+# first: nlpcourse.config quiets torchao's import-time warnings (transformers imports torchao)
+from nlpcourse.config import get_device, get_profile, seed_everything
+
+# isort: split
 import copy
 import os
 import time
@@ -74,7 +78,6 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data.checkpoints import load_pretrained
 from nlpcourse.data.splits import ag_news_three_way, stratified_subset
 from nlpcourse.evaluate.comparison import compare_variants

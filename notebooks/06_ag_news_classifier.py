@@ -43,6 +43,10 @@
 # Sections 6 and 7 are the article's two speed tricks: measure before believing.
 
 # %% slideshow={"slide_type": "skip"}
+# first: nlpcourse.config quiets torchao's import-time warnings (transformers imports torchao)
+from nlpcourse.config import get_device, get_profile, seed_everything
+
+# isort: split
 import copy
 import math
 import os
@@ -64,7 +68,6 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data.checkpoints import load_pretrained
 from nlpcourse.data.datasets import load_ag_news
 from nlpcourse.data.runs import run_dir

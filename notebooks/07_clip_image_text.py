@@ -38,6 +38,10 @@
 # its softmax over captions is always 1. We give it scikit-image's cat and three captions.
 
 # %% slideshow={"slide_type": "skip"}
+# first: nlpcourse.config quiets torchao's import-time warnings (transformers imports torchao)
+from nlpcourse.config import get_device, get_profile, seed_everything
+
+# isort: split
 import math
 import time
 
@@ -57,7 +61,6 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data import synthetic_images
 from nlpcourse.data.checkpoints import checkpoint_available, load_pretrained
 from nlpcourse.data.runs import run_dir

@@ -34,6 +34,10 @@
 # Going further (at the end): one process against two, timed on this machine.
 
 # %% slideshow={"slide_type": "skip"}
+# first: nlpcourse.config quiets torchao's import-time warnings (transformers imports torchao)
+from nlpcourse.config import get_device, get_profile, seed_everything
+
+# isort: split
 import copy
 import math
 import os
@@ -59,7 +63,6 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data.checkpoints import load_pretrained
 from nlpcourse.data.runs import run_dir
 from nlpcourse.data.splits import ag_news_three_way

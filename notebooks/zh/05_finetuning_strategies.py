@@ -41,7 +41,11 @@
 # %% [markdown] slideshow={"slide_type": "notes"} zh={"source_sha": "1d390a68450f"}
 # 讲者备注。本课的主线：文章的每条建议先用几行代码写出来、与库的实现对照检查，然后再测量。第 8 节中的每个数字都来自**验证**部分；测试部分在这里从不读取（笔记本 06 只对它评分一次）。现场运行有意做得很短（受 CPU 预算限制），不能用来给策略排名；排名来自记录运行（recorded run），而且只通过它的标签（配置档、日期、硬件）来读。
 
-# %% slideshow={"slide_type": "skip"} zh={"source_sha": "0e10f1fa2509"}
+# %% slideshow={"slide_type": "skip"} zh={"source_sha": "6f0c8793ca9c"}
+# 先导入：nlpcourse.config 会压下 torchao 导入时的警告（transformers 会导入 torchao）
+from nlpcourse.config import get_device, get_profile, seed_everything
+
+# isort: split
 import copy
 import os
 import time
@@ -65,7 +69,6 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data.checkpoints import load_pretrained
 from nlpcourse.data.splits import ag_news_three_way, stratified_subset
 from nlpcourse.evaluate.comparison import compare_variants

@@ -35,7 +35,11 @@
 # %% [markdown] slideshow={"slide_type": "notes"} zh={"source_sha": "951146e6d7e2"}
 # 讲者备注：这一课的主线是“把文章的配方老老实实地跑一遍”。一开始（第 1 节）就强调三份数据的划分，等到最后终于给测试部分评分时（第 8 节）再回到这一点。第 6、7 节是文章的两个提速技巧：先测量，再相信。
 
-# %% slideshow={"slide_type": "skip"} zh={"source_sha": "639d5a56335e"}
+# %% slideshow={"slide_type": "skip"} zh={"source_sha": "5b84d63c25cc"}
+# 先导入：nlpcourse.config 会压下 torchao 导入时的警告（transformers 会导入 torchao）
+from nlpcourse.config import get_device, get_profile, seed_everything
+
+# isort: split
 import copy
 import math
 import os
@@ -57,7 +61,6 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data.checkpoints import load_pretrained
 from nlpcourse.data.datasets import load_ag_news
 from nlpcourse.data.runs import run_dir

@@ -28,7 +28,11 @@
 # %% [markdown] slideshow={"slide_type": "notes"} zh={"source_sha": "ef1cb8ade3bd"}
 # 文章的代码片段缺少 `from PIL import Image` 和一张 `cat.jpg`；而且只有一条描述时，在描述上做的 softmax 恒为 1。我们给它 scikit-image 自带的猫的照片和三条描述。
 
-# %% slideshow={"slide_type": "skip"} zh={"source_sha": "3745aef57430"}
+# %% slideshow={"slide_type": "skip"} zh={"source_sha": "e5f5fe163e0d"}
+# 先导入：nlpcourse.config 会压下 torchao 导入时的警告（transformers 会导入 torchao）
+from nlpcourse.config import get_device, get_profile, seed_everything
+
+# isort: split
 import math
 import time
 
@@ -48,7 +52,6 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data import synthetic_images
 from nlpcourse.data.checkpoints import checkpoint_available, load_pretrained
 from nlpcourse.data.runs import run_dir

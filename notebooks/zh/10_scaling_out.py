@@ -27,7 +27,11 @@
 #
 # 拓展内容（在末尾）：在本机上对比一个进程与两个进程的耗时。
 
-# %% slideshow={"slide_type": "skip"} zh={"source_sha": "db818cc47a68"}
+# %% slideshow={"slide_type": "skip"} zh={"source_sha": "92ef1f321b0c"}
+# 先导入：nlpcourse.config 会压下 torchao 导入时的警告（transformers 会导入 torchao）
+from nlpcourse.config import get_device, get_profile, seed_everything
+
+# isort: split
 import copy
 import math
 import os
@@ -53,7 +57,6 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from nlpcourse.config import get_device, get_profile, seed_everything
 from nlpcourse.data.checkpoints import load_pretrained
 from nlpcourse.data.runs import run_dir
 from nlpcourse.data.splits import ag_news_three_way
