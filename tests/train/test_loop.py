@@ -364,3 +364,21 @@ def test_eval_every_scores_validation_inside_epochs_without_changing_training():
             optimizer=torch.optim.SGD(model.parameters(), 0.1),
             eval_every=2,
         )
+
+
+def test_the_progress_bar_leaves_a_seeded_loader_s_batch_order_alone():
+    """fit(progress=True) trains on the same shuffled batches, epoch by epoch, as progress=False."""
+    weights = []
+    for progress in (False, True):
+        torch.manual_seed(0)
+        model = nn.Linear(2, 2)
+        loader = DataLoader(
+            separable(96, 0),
+            batch_size=16,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(3),
+        )
+        optimizer = torch.optim.SGD(model.parameters(), 0.5)
+        fit(model, loader, epochs=3, optimizer=optimizer, progress=progress)
+        weights.append(model.state_dict())
+    torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=0)
