@@ -11,12 +11,15 @@ the speaker view (press S).
 
 The Chinese decks (``build/slides/zh/``) show each zh notebook's markdown with its English twin's
 outputs, cell by cell (``scripts/zh_edition.py``); lessons with no zh twin yet are named.
+A deck with a twin in the other language links it from its top right corner ("中文" / "English",
+a relative link that keeps the slide shown; left out of the print view).
 """
 
 from __future__ import annotations
 
 import html
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 import nbformat
@@ -34,9 +37,10 @@ from web_assets import (
 )
 from zh_edition import FOLDER as ZH_FOLDER
 from zh_edition import LANGUAGE as ZH_LANGUAGE
-from zh_edition import Edition, edition
+from zh_edition import Edition, Switch, edition, to_chinese, to_english
 
 SLIDES = BUILD / "slides"
+DECK = ".slides.html"  # a deck's file name is its notebook's stem and this
 
 
 def slide_types(nb: nbformat.NotebookNode) -> list[str]:
@@ -75,13 +79,18 @@ def build_deck(
     out: Path,
     slides: SlidesExporter | None = None,
     nb: nbformat.NotebookNode | None = None,
+    switch: Switch | None = None,
 ) -> Path:
-    """Write ``out/<notebook>.slides.html`` from an executed notebook (or ``nb``); return it."""
+    """Write ``out/<notebook>.slides.html`` from an executed notebook (or ``nb``); return it.
+
+    ``switch``: the corner link to the same deck in the other language (None: no link).
+    """
     nb = readable(nb if nb is not None else nbformat.read(notebook, as_version=4))
+    deck = {"switch": switch.as_dict() if switch else None}
     body, _ = (slides or exporter()).from_notebook_node(
-        nb, resources={"metadata": {"name": notebook.stem}}
+        nb, resources={"metadata": {"name": notebook.stem}, "deck": deck}
     )
-    target = out / f"{notebook.stem}.slides.html"
+    target = out / f"{notebook.stem}{DECK}"
     target.write_text(body, encoding="utf-8")
     return target
 
@@ -96,8 +105,7 @@ def _index(out: Path, decks: list[Path], language: str, note: str = "") -> None:
     """The list of decks, with a link to the other edition's list."""
     title, other, href = INDEX[language]
     items = "\n".join(
-        f'<li><a href="{d.name}">{html.escape(d.name.removesuffix(".slides.html"))}</a></li>'
-        for d in decks
+        f'<li><a href="{d.name}">{html.escape(d.name.removesuffix(DECK))}</a></li>' for d in decks
     )
     (out / "index.html").write_text(
         f'<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8"><title>{title}'
@@ -107,12 +115,24 @@ def _index(out: Path, decks: list[Path], language: str, note: str = "") -> None:
     )
 
 
-def build_decks(notebooks: list[Path], out: Path = SLIDES) -> list[Path]:
-    """Build every deck into ``out`` with its own copy of the scripts, plus an index page."""
+def _to_chinese(stem: str, twins: set[str]) -> Switch | None:
+    """An English deck's switch: its zh twin deck, or none (no fallback to the zh index)."""
+    return to_chinese(stem, twins, DECK) if stem in twins else None
+
+
+def build_decks(
+    notebooks: list[Path], out: Path = SLIDES, twins: Collection[str] = ()
+) -> list[Path]:
+    """Build every deck into ``out`` with its own copy of the scripts, plus an index page.
+
+    A deck whose stem is in ``twins`` (built by ``build_chinese_decks`` into ``out/zh``) links it.
+    """
     out.mkdir(parents=True, exist_ok=True)
     copy_static(out)
-    slides = exporter()
-    decks = [build_deck(path, out, slides) for path in notebooks]
+    slides, chinese = exporter(), set(twins)
+    decks = [
+        build_deck(path, out, slides, switch=_to_chinese(path.stem, chinese)) for path in notebooks
+    ]
     _index(out, decks, "en")
     return decks
 
@@ -124,7 +144,10 @@ def build_chinese_decks(zh: Edition, out: Path = SLIDES / ZH_FOLDER) -> list[Pat
         old.unlink()  # a deck whose zh notebook was removed or fell out of step goes too
     copy_static(out)
     slides = exporter(ZH_LANGUAGE)
-    decks = [build_deck(out / f"{stem}.ipynb", out, slides, nb) for stem, nb in zh.books.items()]
+    decks = [
+        build_deck(out / f"{stem}.ipynb", out, slides, nb, to_english(stem, DECK))
+        for stem, nb in zh.books.items()
+    ]
     missing = ", ".join(zh.missing)
     note = f"<p>尚无中文版：{html.escape(missing)}</p>" if missing else ""
     _index(out, decks, ZH_LANGUAGE, note)
@@ -140,7 +163,7 @@ def main(argv: list[str]) -> int:
             if not notebooks:
                 raise MissingBuild(f"no executed notebook {', '.join(argv)} in {EXECUTED}")
         zh = edition(notebooks)
-        for deck in build_decks(notebooks) + build_chinese_decks(zh):
+        for deck in build_decks(notebooks, twins=zh.books) + build_chinese_decks(zh):
             print(f"slides: {deck.relative_to(BUILD.parent)}")
         if zh.summary("slides"):
             print(zh.summary("slides"))

@@ -42,7 +42,7 @@ from web_assets import (
 )
 from zh_edition import FOLDER as ZH_FOLDER
 from zh_edition import LANGUAGE as ZH_LANGUAGE
-from zh_edition import Edition, edition
+from zh_edition import Edition, Switch, edition, to_chinese, to_english
 
 SITE = BUILD / "site"
 README_ZH = ROOT / "README.zh-CN.md"
@@ -82,37 +82,6 @@ TEXT = {
     "en": {"home": "Course map", "solution": "Solution (click to show)", "nav": "lessons"},
     ZH_LANGUAGE: {"home": "课程地图", "solution": "参考答案（点击展开）", "nav": "课程导航"},
 }
-
-
-@dataclass
-class Switch:
-    """The language switch of one page: where its twin in the other edition is."""
-
-    href: str
-    label: str
-    title: str
-    language: str
-
-    def as_dict(self) -> dict[str, str]:
-        """The switch as the templates read it."""
-        return {"href": self.href, "label": self.label, "title": self.title, "lang": self.language}
-
-
-def to_chinese(stem: str | None, twins: set[str]) -> Switch:
-    """The switch on an English page (``stem`` None: the landing page)."""
-    if stem is None:
-        return Switch(f"{ZH_FOLDER}/index.html", "中文", "课程的中文版", ZH_LANGUAGE)
-    if stem in twins:
-        return Switch(f"{ZH_FOLDER}/{stem}.html", "中文", "本课的中文版", ZH_LANGUAGE)
-    return Switch(
-        f"{ZH_FOLDER}/index.html", "中文", "本课暂无中文版：前往中文课程地图", ZH_LANGUAGE
-    )
-
-
-def to_english(stem: str | None) -> Switch:
-    """The switch on a Chinese page: every zh page has an English twin."""
-    href = "../index.html" if stem is None else f"../{stem}.html"
-    return Switch(href, "English", "the English edition of this page", "en")
 
 
 def inline_markdown(text: str) -> str:

@@ -5,6 +5,9 @@ code cells are the English code with translated comments (``scripts/zh_sync.py``
 So it is never executed again: every code cell takes the outputs of the same cell of the English
 notebook's one executed run (``build/executed/NN_topic.ipynb``). A zh notebook that has fallen
 out of step (other cells, other code) is left out and reported, never shown with wrong outputs.
+
+Every page and deck links its twin in the other edition (``Switch``, ``to_chinese``,
+``to_english``).
 """
 
 from __future__ import annotations
@@ -118,3 +121,38 @@ def edition(executed: list[Path], folder: Path = ZH) -> Edition:
         except OutOfStep as exc:
             found.out_of_step.append(str(exc))
     return found
+
+
+# --- The language switch: a page or deck links its twin in the other edition ----------------
+
+
+@dataclass
+class Switch:
+    """The language switch of one page or deck: where its twin in the other edition is."""
+
+    href: str
+    label: str
+    title: str
+    language: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The switch as the templates read it."""
+        return {"href": self.href, "label": self.label, "title": self.title, "lang": self.language}
+
+
+def to_chinese(stem: str | None, twins: set[str], suffix: str = ".html") -> Switch:
+    """The switch on an English page (``stem`` None: the landing page) or deck.
+
+    The twin is ``zh/<stem><suffix>``; with no twin, the zh course map (decks show no switch).
+    """
+    if stem is None:
+        return Switch(f"{FOLDER}/index.html", "中文", "课程的中文版", LANGUAGE)
+    if stem in twins:
+        return Switch(f"{FOLDER}/{stem}{suffix}", "中文", "本课的中文版", LANGUAGE)
+    return Switch(f"{FOLDER}/index.html", "中文", "本课暂无中文版：前往中文课程地图", LANGUAGE)
+
+
+def to_english(stem: str | None, suffix: str = ".html") -> Switch:
+    """The switch on a Chinese page or deck: every zh lesson has an English twin."""
+    href = "../index.html" if stem is None else f"../{stem}{suffix}"
+    return Switch(href, "English", "the English edition of this page", "en")

@@ -444,3 +444,51 @@ def test_chinese_site_renders_cjk_maths_and_switches_language(browser, chinese):
     assert Path(unquote(urlparse(browser.page.url).path)) == zh_pages[stem]
     assert browser.outside == [], f"requests left the machine: {browser.outside[:5]}"
     assert browser.errors == [], browser.errors[:5]
+
+
+# Which slide reveal.js shows, once it is ready.
+SHOWN_SLIDE = """() => new Promise(done => require(["_static/reveal.js/dist/reveal.js"],
+    Reveal => done(Reveal.isReady() ? [Reveal.getIndices().h, Reveal.getIndices().v] : null)))"""
+
+
+def test_deck_language_switch_opens_the_twin_at_the_same_slide(browser, chinese, tmp_path):
+    slides, zh_edition = script("slides"), script("zh_edition")
+    browser.outside.clear(), browser.errors.clear()
+    notebooks, zh, _ = chinese
+    stem = sorted(zh.books)[0]
+    out = tmp_path / "slides"  # one pair of decks, apart from the full build in build/slides
+    english = next(p for p in notebooks if p.stem == stem)
+    deck = slides.build_decks([english], out, twins={stem})[0]
+    only = zh_edition.Edition(books={stem: zh.books[stem]})
+    twin = slides.build_chinese_decks(only, out / "zh")[0]
+    page = browser.page
+    browser.open(deck)
+    page.wait_for_selector(".reveal.ready", timeout=60_000)
+    switch = page.locator("a.course-lang")
+    assert switch.inner_text() == "中文"
+    box = switch.bounding_box()
+    assert box["x"] > 1280 / 2 and box["y"] < 900 / 10, box  # a corner: top right
+    page.evaluate(
+        """() => new Promise(done => require(["_static/reveal.js/dist/reveal.js"],
+               Reveal => { Reveal.slide(1, 0); done(); }))"""
+    )
+    page.wait_for_function("location.hash === '#/1'")
+    switch.click()  # fails if a slide or reveal.js's controls cover it
+    page.wait_for_load_state("load")
+    assert Path(unquote(urlparse(page.url).path)) == twin and urlparse(page.url).fragment == "/1"
+    page.wait_for_selector(".reveal.ready", timeout=60_000)
+    assert page.evaluate(SHOWN_SLIDE) == [1, 0]
+    assert page.evaluate("document.documentElement.lang") == "zh"
+    assert switch.inner_text() == "English"
+    page.emulate_media(media="print")
+    try:
+        assert switch.is_hidden()  # printed or saved as PDF, the deck has no switch
+    finally:
+        page.emulate_media(media="screen")
+    switch.click()  # and back
+    page.wait_for_load_state("load")
+    assert Path(unquote(urlparse(page.url).path)) == deck
+    page.wait_for_selector(".reveal.ready", timeout=60_000)
+    assert page.evaluate(SHOWN_SLIDE) == [1, 0]
+    assert browser.outside == [], f"requests left the machine: {browser.outside[:5]}"
+    assert browser.errors == [], browser.errors[:5]

@@ -276,6 +276,38 @@ def test_zh_decks_show_chinese_prose_with_english_outputs(tmp_path):
     assert "02_stand_in_2" in index and 'href="../index.html"' in index
 
 
+@needs_vendor
+def test_decks_link_their_twin_deck_in_the_other_language(tmp_path):
+    executed, zh = stand_in_edition(tmp_path)
+    out = tmp_path / "slides"
+    english = slides.build_decks(executed, out, twins=zh.books)
+    chinese = slides.build_chinese_decks(zh, out / "zh")
+    first, second = (deck.read_text() for deck in english)
+    assert switch_link(first) == "zh/01_stand_in_1.slides.html"
+    assert '<a class="course-lang"' not in second  # no zh twin, no switch (not the zh index)
+    assert [deck.name for deck in chinese] == ["01_stand_in_1.slides.html"]
+    twin = chinese[0].read_text()
+    assert switch_link(twin) == "../01_stand_in_1.slides.html"
+    assert re.search(r'<a class="course-lang"[^>]*hreflang="en"[^>]*>English</a>', twin)
+    assert re.search(r'<a class="course-lang"[^>]*hreflang="zh-CN"[^>]*>中文</a>', first)
+    for deck in (*english, *chinese):
+        assert dead_links(deck) == [], deck
+        assert deck.read_text().count('<a class="course-lang"') <= 1
+    assert re.search(r"@media print \{[^}]*a\.course-lang[^}]*display: none", first)
+    alone = slides.build_decks(executed[:1], tmp_path / "alone")[0].read_text()
+    assert '<a class="course-lang"' not in alone  # no Chinese edition given: no switch
+
+
+def test_the_switch_is_one_rule_for_pages_and_decks():
+    twins = {"01_a"}
+    assert zh_edition.to_chinese("01_a", twins).href == "zh/01_a.html"
+    assert zh_edition.to_chinese("01_a", twins, ".slides.html").href == "zh/01_a.slides.html"
+    assert zh_edition.to_chinese("02_b", twins).href == "zh/index.html"
+    assert zh_edition.to_english("01_a", ".slides.html").href == "../01_a.slides.html"
+    assert website.to_chinese is zh_edition.to_chinese  # the site's switch, not a copy
+    assert slides.to_english is zh_edition.to_english
+
+
 def test_course_map_reads_the_chinese_readme_table():
     rows = website.course_map(website.README_ZH)
     english = website.course_map(ROOT / "README.md")
