@@ -223,6 +223,7 @@ class EfficientConfig:
     temperatures: tuple[float, ...] = (1.0, 2.0, 4.0)  # KD's T, chosen on validation
     alphas: tuple[float, ...] = (0.5, 0.9)  # weight of the soft (teacher) term, on validation
     distill_seeds: int = 3  # student vs student + KD, each seed a paired comparison
+    flat_teacher_divisor: float = 6.0  # going further: the teacher's logits / this (same answers)
 
 
 @dataclass(frozen=True)
