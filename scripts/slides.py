@@ -101,9 +101,10 @@ INDEX = {
 }
 
 
-def _index(out: Path, decks: list[Path], language: str, note: str = "") -> None:
-    """The list of decks, with a link to the other edition's list."""
+def _index(out: Path, language: str, note: str = "") -> None:
+    """The list of every deck in ``out`` (this build's and earlier ones'), and the other list."""
     title, other, href = INDEX[language]
+    decks = sorted(out.glob(f"*{DECK}"))
     items = "\n".join(
         f'<li><a href="{d.name}">{html.escape(d.name.removesuffix(DECK))}</a></li>' for d in decks
     )
@@ -133,15 +134,17 @@ def build_decks(
     decks = [
         build_deck(path, out, slides, switch=_to_chinese(path.stem, chinese)) for path in notebooks
     ]
-    _index(out, decks, "en")
+    _index(out, "en")
     return decks
 
 
 def build_chinese_decks(zh: Edition, out: Path = SLIDES / ZH_FOLDER) -> list[Path]:
     """The zh decks in ``out`` (its own scripts, an index page): zh prose, English outputs."""
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.html"):
-        old.unlink()  # a deck whose zh notebook was removed or fell out of step goes too
+    for old in out.glob(f"*{DECK}"):
+        stem = old.name.removesuffix(DECK)
+        if stem in zh.lessons or not (out.parent / old.name).is_file():
+            old.unlink()  # rebuilt below, or its zh notebook was removed or fell out of step
     copy_static(out)
     slides = exporter(ZH_LANGUAGE)
     decks = [
@@ -150,7 +153,7 @@ def build_chinese_decks(zh: Edition, out: Path = SLIDES / ZH_FOLDER) -> list[Pat
     ]
     missing = ", ".join(zh.missing)
     note = f"<p>尚无中文版：{html.escape(missing)}</p>" if missing else ""
-    _index(out, decks, ZH_LANGUAGE, note)
+    _index(out, ZH_LANGUAGE, note)
     return decks
 
 

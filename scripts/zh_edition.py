@@ -91,6 +91,7 @@ class Edition:
     books: dict[str, nbformat.NotebookNode] = field(default_factory=dict)  # stem -> notebook
     missing: list[str] = field(default_factory=list)  # stems with no zh twin
     out_of_step: list[str] = field(default_factory=list)  # why a zh twin was left out
+    lessons: list[str] = field(default_factory=list)  # every English stem this edition looked at
 
     def summary(self, what: str) -> str | None:
         """One line naming the lessons that have no Chinese page or deck, or None."""
@@ -110,6 +111,7 @@ def edition(executed: list[Path], folder: Path = ZH) -> Edition:
     """The zh twin of each executed English notebook, with the English outputs filled in."""
     found = Edition()
     for path in executed:
+        found.lessons.append(path.stem)
         twin = folder / path.name
         if not twin.is_file():
             found.missing.append(path.stem)

@@ -325,3 +325,22 @@ def test_font_stacks_name_the_cjk_family_after_the_latin_faces():
             stack.index("Helvetica") < stack.index('"Noto Sans CJK SC"') < stack.index("sans-serif")
         )
         assert "@font-face" not in text and "url(" not in text  # no web font to fetch
+
+
+@needs_vendor
+def test_building_one_lesson_keeps_the_other_decks_and_their_twins(tmp_path):
+    executed, zh = stand_in_edition(tmp_path)
+    out = tmp_path / "slides"
+    slides.build_decks(executed, out, twins=zh.books)
+    slides.build_chinese_decks(zh, out / "zh")
+    alone = zh_edition.edition(executed[1:], tmp_path / "zh")  # `slides.py 02`: lesson 2 only
+    slides.build_decks(executed[1:], out, twins=alone.books)
+    slides.build_chinese_decks(alone, out / "zh")
+    first = out / "01_stand_in_1.slides.html"
+    assert (out / "zh" / first.name).is_file()  # lesson 1's zh deck survives lesson 2's build
+    assert dead_links(first) == []
+    for index in (out / "index.html", out / "zh" / "index.html"):
+        assert f'href="{first.name}"' in index.read_text(), index
+    (out / first.name).unlink()  # an English deck gone: its zh twin goes at the next build
+    slides.build_chinese_decks(alone, out / "zh")
+    assert not (out / "zh" / first.name).exists()
