@@ -28,9 +28,9 @@
 #    count what sharing saves: parameters, gradients and AdamW's state — and what it does not
 #    save: compute.
 # 2. **Distillation, as DistilBERT does it** — a student made of every other layer of an
-#    AG News classifier (notebook 06's task and data), given few labelled rows and many unlabelled ones that only the
-#    teacher labels, against the same student on the labelled rows alone, over paired seeds;
-#    with the all-labelled case as the control.
+#    AG News classifier (notebook 06's task and data), given few labelled rows and many
+#    unlabelled ones that only the teacher labels, against the same student on the labelled
+#    rows alone, over paired seeds; with the all-labelled case as the control.
 # 3. **int8** — quantize that classifier after training: size on disk, CPU latency on the same
 #    batches, accuracy on every test row before and after.
 #
@@ -343,12 +343,13 @@ del bert_model, albert_model
 #
 # The teacher is an AG News classifier trained on rows of notebook 06's training part. We
 # rebuild 06's train / validation / test parts with the same helper and seed, and repeat 06's
-# own call that picked its training rows. The student learns from training-part rows the teacher never trained on
-# (`splits.scarce_label_split`): a few with gold labels, and many more whose labels the
-# student never sees — on those, the teacher's soft targets are all it gets. (Their gold
-# labels stay in the data only so that we can measure the teacher on them.) A teacher can be
-# over-confident on its own training rows, close to the one-hot labels, with little dark
-# knowledge to pass on; below we measure how confident ours is on both kinds of row.
+# own call that picked its training rows. The student learns from training-part rows the
+# teacher never trained on (`splits.scarce_label_split`): a few with gold labels, and many
+# more whose labels the student never sees — on those, the teacher's soft targets are all it
+# gets. (Their gold labels stay in the data only so that we can measure the teacher on them.)
+# A teacher can be over-confident on its own training rows, close to the one-hot labels, with
+# little dark knowledge to pass on; below we measure how confident ours is on both kinds of
+# row.
 
 # %% slideshow={"slide_type": "subslide"}
 agnews = profile.agnews
@@ -966,10 +967,10 @@ for name, seconds in latency.items():
 print(f"int8 / float32 time on this CPU: {latency['int8'] / latency['float32']:.2f}×")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# In this build torchao's int8 took 0.63× float32's time on the same batches (between 0.6×
-# and 0.8× in our runs, on shared cores): faster, by
-# less than the linear layers' 4× fewer bytes — each call also quantizes the activations,
-# and the attention's products, the softmax and the LayerNorms stay in float32. Dynamic int8
+# torchao's int8 took between 0.6× and 0.8× of float32's time on the same batches in our runs
+# on these shared cores (this run's ratio is printed above): faster, by less than the linear
+# layers' 4× fewer bytes — each call also quantizes the activations, and the attention's
+# products, the softmax and the LayerNorms stay in float32. Dynamic int8
 # is one call and no data, which makes it the first thing to try for CPU serving; how much
 # it saves depends on the CPU's int8 instructions and on the share of the time the linear
 # layers take, so measure it on the machine that will serve.
@@ -1004,11 +1005,12 @@ for name, seconds in latency_all.items():
     print(f"{name:<28} {seconds * 1000:7.1f} ms  ({seconds / latency_all['float32']:.2f}× float32)")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# In this build the deprecated call's kernels were the faster int8 path (0.40× float32's
-# time, against torchao's 0.58×; about 0.4× against 0.6–0.7× in every run so far), and the
-# two int8 models chose the same class on 118 of the 128 timed rows: they round differently. The lesson keeps torchao for what section 3
-# measured — the maintained call, the same bytes saved, no measurable accuracy cost — and
-# notes that on this CPU, run eagerly, the deprecated kernels were faster. torchao's CPU
+# In every run so far the deprecated call's kernels were the faster int8 path — about 0.4× of
+# float32's time, against 0.6–0.75× for torchao (this run's ratios are printed above) — and the
+# two int8 models chose the same class on 118 of the 128 timed rows: they round differently.
+# The lesson keeps torchao for what section 3 measured — the maintained call, the same bytes
+# saved, no measurable accuracy cost — and notes that on this CPU, run eagerly, the
+# deprecated kernels were faster. torchao's CPU
 # speed under `torch.compile` was not measured here.
 
 # %% [markdown] slideshow={"slide_type": "subslide"}

@@ -15,7 +15,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] slideshow={"slide_type": "slide"} zh={"source_sha": "d016c1fb772c"}
+# %% [markdown] slideshow={"slide_type": "slide"} zh={"source_sha": "c2ffe2a1a010"}
 # # 08 · 高效模型：ALBERT、知识蒸馏与 int8
 #
 # 原文在结尾（§5）用一句话各带过几个趋势。第一个是**高效架构**：ALBERT 通过共享参数（parameter）节省内存，DistilBERT 用知识蒸馏（distillation）压缩模型。（其余两个趋势——少样本（few-shot）提示和偏见（bias）——放在笔记本 09。）
@@ -271,7 +271,7 @@ del bert_model, albert_model
 # 预测的比值是 1.00：每个词元上 ALBERT 做的计算与 BERT 相同，只多一个小投影；实测比值用来检验这一点。所以原文说的“ALBERT 降低了内存占用”，对随参数量增长的部分成立——要存储和分发的权重、它们的梯度和 AdamW 的矩，在上面的表里都按同一比例缩小——但对计算量不成立，对前向传播保存的激活值也不成立，后者只取决于宽度、深度和序列（sequence）长度。为了赶上 BERT 的准确率，ALBERT 的作者加宽了共享层（ALBERT-xxlarge 的 $H=4096$），上面最后一行统计了与 BERT-large 相比每个词元要多付出多少。真正运行起来更便宜的模型需要更少或更窄的层——这正是蒸馏所提供的。
 
 
-# %% [markdown] slideshow={"slide_type": "slide"} zh={"source_sha": "8d3984a91c88"}
+# %% [markdown] slideshow={"slide_type": "slide"} zh={"source_sha": "355e71eebf39"}
 # ## 2 · 知识蒸馏：大教师教出小学生
 #
 # DistilBERT（Sanh et al., 2019）保持 BERT 的宽度，**每隔一层保留一层**——学生一开始就是教师第 0、2、4、… 层的副本——然后训练学生去模仿教师。模仿什么？不仅是教师给出的最高答案，而是它的整个输出分布，并用温度（temperature）$T$ 使之变平滑（Hinton et al., 2015）：
@@ -813,8 +813,8 @@ for name, seconds in latency.items():
     )
 print(f"int8 / float32 time on this CPU: {latency['int8'] / latency['float32']:.2f}×")
 
-# %% [markdown] slideshow={"slide_type": "subslide"} zh={"source_sha": "bfdcdd080faf"}
-# 在本次构建中，torchao 的 int8 在同样批次上用时是 float32 的 0.63 倍（在我们共享核心上的各次运行中介于 0.6 倍和 0.8 倍之间）：更快，但快得不及线性层字节数缩小的 4 倍——每次调用还要量化激活值，而注意力中的矩阵乘积、softmax 和 LayerNorm 仍是 float32。动态 int8 只需一次调用、不需要数据，因此是 CPU 部署时首先值得尝试的办法；它能省多少取决于 CPU 的 int8 指令以及线性层在总时间中所占的比例，所以要在实际提供服务的机器上测量。
+# %% [markdown] slideshow={"slide_type": "subslide"} zh={"source_sha": "3083be15475b"}
+# 在这些共享核心上，我们各次运行中 torchao 的 int8 在同样批次上用时是 float32 的 0.6 到 0.8 倍（本次运行的比值见上面的输出）：更快，但快得不及线性层字节数缩小的 4 倍——每次调用还要量化激活值，而注意力中的矩阵乘积、softmax 和 LayerNorm 仍是 float32。动态 int8 只需一次调用、不需要数据，因此是 CPU 部署时首先值得尝试的办法；它能省多少取决于 CPU 的 int8 指令以及线性层在总时间中所占的比例，所以要在实际提供服务的机器上测量。
 
 # %% [markdown] slideshow={"slide_type": "slide"} zh={"source_sha": "4bf5fa6b9abf"}
 # ## 延伸阅读
@@ -842,8 +842,8 @@ latency_all = compare_seconds(
 for name, seconds in latency_all.items():
     print(f"{name:<28} {seconds * 1000:7.1f} ms  ({seconds / latency_all['float32']:.2f}× float32)")
 
-# %% [markdown] slideshow={"slide_type": "subslide"} zh={"source_sha": "fce13d315956"}
-# 在本次构建中，已弃用调用的内核是更快的 int8 路径（用时为 float32 的 0.40 倍，torchao 为 0.58 倍；迄今每次运行都是约 0.4 倍对 0.6–0.7 倍），两个 int8 模型在计时的 128 行中有 118 行给出相同类别：它们的舍入方式不同。本课保留 torchao，是因为第 3 节测得的结果——仍在维护的调用、同样省下的字节、没有可测量的准确率损失；同时指出，在这台 CPU 上以 eager 方式运行时，已弃用的内核更快。torchao 在 `torch.compile` 下的 CPU 速度没有在这里测量。
+# %% [markdown] slideshow={"slide_type": "subslide"} zh={"source_sha": "2d11d9cccf0e"}
+# 迄今每次运行中，已弃用调用的内核都是更快的 int8 路径——用时约为 float32 的 0.4 倍，torchao 则为 0.6–0.75 倍（本次运行的比值见上面的输出）——而两个 int8 模型在计时的 128 行中有 118 行给出相同类别：它们的舍入方式不同。本课保留 torchao，是因为第 3 节测得的结果——仍在维护的调用、同样省下的字节、没有可测量的准确率损失；同时指出，在这台 CPU 上以 eager 方式运行时，已弃用的内核更快。torchao 在 `torch.compile` 下的 CPU 速度没有在这里测量。
 
 # %% [markdown] slideshow={"slide_type": "subslide"} zh={"source_sha": "f3cdcb484a16"}
 # ### 同一个教师，没那么有把握
