@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from nlpcourse.data.splits import UNLABELLED
-from nlpcourse.exercises import unanswered, verdict
+from nlpcourse.exercises import raised, unanswered, verdict
 from nlpcourse.train.distill import (
     distillation_loss,
     every_other_layer,
@@ -146,12 +146,7 @@ def check_safe_kd(soft_loss: Callable[..., Any] | None) -> bool | None:
         try:
             got = torch.as_tensor(soft_loss(s, t, temperature)).float()
         except Exception as error:
-            return verdict(
-                False,
-                "",
-                f"it raised {type(error).__name__}: {error}",
-                hint_zh=f"它抛出了 {type(error).__name__}：{error}",
-            )
+            return raised(error)
         if not torch.isfinite(got).all():
             return verdict(
                 False,
@@ -193,12 +188,7 @@ def check_hidden_label_loss(loss_fn: Callable[..., Any] | None) -> bool | None:
         try:
             got = torch.as_tensor(loss_fn(student, teacher, labels, temperature, alpha)).float()
         except Exception as error:  # a student's bug is a verdict, not a crash
-            return verdict(
-                False,
-                "",
-                f"it raised {type(error).__name__}: {error}",
-                hint_zh=f"它抛出了 {type(error).__name__}：{error}",
-            )
+            return raised(error)
         if not torch.isfinite(got).all():
             return verdict(
                 False,
